@@ -127,8 +127,14 @@ Result<SocketAddr> SocketAddr::parse(std::string_view text) {
 }
 
 std::string SocketAddr::to_string() const {
-    if (ip_.is_v6()) return "[" + ip_.to_string() + "]:" + std::to_string(port_);
-    return ip_.to_string() + ":" + std::to_string(port_);
+    std::string s;
+    s.reserve(48);
+    if (ip_.is_v6()) s += '[';
+    s += ip_.to_string();
+    if (ip_.is_v6()) s += ']';
+    s += ':';
+    s += std::to_string(port_);
+    return s;
 }
 
 size_t hash_value(const IpAddr& ip) {

@@ -122,9 +122,9 @@ using NatId = size_t;
 using HostId = size_t;
 
 struct HostOptions {
-    std::optional<LinkId> uplink;    ///< host -> network; none means an ideal link
-    std::optional<LinkId> downlink;  ///< network -> host
-    std::optional<NatId> behind_nat; ///< the host's addresses are private addresses behind this NAT
+    std::optional<LinkId> uplink = std::nullopt;    ///< host -> network; none means an ideal link
+    std::optional<LinkId> downlink = std::nullopt;  ///< network -> host
+    std::optional<NatId> behind_nat = std::nullopt; ///< the host's addresses are private addresses behind this NAT
 };
 
 /// Where a tap saw a datagram.
