@@ -24,7 +24,8 @@
 // timer callback (now + our backoff), and when it passes:
 //   - if OpenSSL agrees the flight timed out, DTLSv1_handle_timeout retransmits it properly (new record sequence
 //     numbers) - the normal case when core time is the wall clock;
-//   - if the wall clock is only slightly behind (under half the backoff), we wait for it;
+//   - if the wall clock kept up with core time since OpenSSL started its timer and is only a little behind, we
+//     wait for it;
 //   - otherwise core time runs ahead of the wall clock (a simulation or a test's virtual clock): we resend the
 //     datagrams of the flight byte for byte, as we recorded them from the output BIO. The peer drops any record it
 //     already has as a replay and takes the ones it lacks, so lost flights are recovered without the wall clock.
@@ -104,6 +105,9 @@ struct DtlsTransport::Impl {
     Timestamp handshake_deadline = Timestamp::plus_infinity();
     Timestamp retransmit_deadline = Timestamp::plus_infinity();
     TimeDelta backoff;
+    // When OpenSSL last (re)started its wall-clock timer, in core time, and the duration it was given.
+    Timestamp openssl_timer_started = Timestamp::plus_infinity();
+    TimeDelta openssl_timer_duration;
 
     // Datagrams of our current flight, recorded from the output BIO, for resending in core time.
     bool recording_flight = false;
@@ -164,6 +168,8 @@ struct DtlsTransport::Impl {
             recording_flight = false;
         }
         retransmit_deadline = now + backoff;
+        openssl_timer_started = now;
+        openssl_timer_duration = backoff;
         return static_cast<unsigned int>(std::clamp<int64_t>(backoff.us(), 1, UINT_MAX));
     }
 
@@ -425,9 +431,15 @@ struct DtlsTransport::Impl {
                 return;
             }
             // 0: OpenSSL saw no expired timer after all; fall through to our own resend.
-        } else if (wall_left < backoff / 2) {
-            retransmit_deadline = now + wall_left;
-            return;
+        } else {
+            // Compare how far each clock moved since OpenSSL started its timer. If the wall clock kept up with core
+            // time (at least half of it), it is only a little behind: wait for OpenSSL.
+            const TimeDelta wall_elapsed = openssl_timer_duration - wall_left;
+            const TimeDelta core_elapsed = now - openssl_timer_started;
+            if (wall_elapsed * 2 >= core_elapsed) {
+                retransmit_deadline = now + wall_left;
+                return;
+            }
         }
         ++stats.replayed_flights;
         for (const auto& d : flight) queue_datagram(d);

@@ -60,6 +60,8 @@ struct Pair {
     /// Every datagram sent, in order (from, bytes).
     std::vector<std::pair<std::string, std::vector<uint8_t>>> wire;
     size_t index = 0;
+    /// Called before the clock jumps to a deadline (a test may let real time pass here).
+    std::function<void()> before_timeout;
 
     static DtlsConfig config(Role role) {
         DtlsConfig c(role == Role::Client ? client_cert() : server_cert());
@@ -120,6 +122,7 @@ struct Pair {
             if (done && done()) return;
             Timestamp next = std::min(client.t->poll_timeout(), server.t->poll_timeout());
             if (!next.is_finite() || next > end) return;
+            if (before_timeout) before_timeout();
             if (next > now) now = next;
             client.t->handle_timeout(now);
             server.t->handle_timeout(now);
