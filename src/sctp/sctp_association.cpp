@@ -672,6 +672,8 @@ void SctpAssociation::flush_sends() {
                 writable_ = false;
                 return;
             }
+            ++stats_.send_errors;
+            stats_.last_send_errno = error;
             RTCPP_LOG(LogLevel::Warning, "sctp", "send on stream " << m.stream_id << " failed: " << strerror(error));
         } else if (m.counted) {
             ++stats_.messages_sent;
@@ -757,7 +759,7 @@ void SctpAssociation::close(Timestamp now) {
         return;
     }
     drain();
-    if (usrsctp_shutdown(sock_, SHUT_RDWR) != 0) {
+    if (usrsctp_shutdown(sock_, SHUT_WR) != 0) {
         RTCPP_LOG(LogLevel::Debug, "sctp", "usrsctp_shutdown: " << strerror(errno));
     }
 }
@@ -776,6 +778,21 @@ void SctpAssociation::abort(Timestamp now, std::string_view reason) {
         }
     }
     on_association_closed(true, "aborted locally: " + std::string(reason));
+}
+
+} // namespace rtcpp::sctp
+
+namespace rtcpp::sctp {
+
+std::string SctpAssociation::describe() const {
+    if (!sock_) return "no socket";
+    struct sctp_status st{};
+    socklen_t len = sizeof(st);
+    if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return "no status";
+    return "state=" + std::to_string(st.sstat_state) + " rwnd=" + std::to_string(st.sstat_rwnd) +
+           " unacked=" + std::to_string(st.sstat_unackdata) + " pending=" + std::to_string(st.sstat_penddata) +
+           " cwnd=" + std::to_string(st.sstat_primary.spinfo_cwnd) + " srtt=" + std::to_string(st.sstat_primary.spinfo_srtt) +
+           " rto=" + std::to_string(st.sstat_primary.spinfo_rto) + " mtu=" + std::to_string(st.sstat_primary.spinfo_mtu);
 }
 
 } // namespace rtcpp::sctp

@@ -121,6 +121,9 @@ struct SctpStats {
     uint64_t dcep_unexpected = 0;
     /// User messages on a stream with no open channel, or with an unknown PPID: dropped.
     uint64_t messages_dropped = 0;
+    /// Messages usrsctp refused for a reason other than a full buffer (dropped; errno in last_send_errno).
+    uint64_t send_errors = 0;
+    int last_send_errno = 0;
     /// Incoming messages larger than local_max_message_size (their channel was closed).
     uint64_t oversize_messages = 0;
 };
@@ -171,6 +174,8 @@ public:
     void abort(Timestamp now, std::string_view reason);
 
     State state() const { return state_; }
+    /// usrsctp's view of the association (state, windows, queues), for logs and debugging.
+    std::string describe() const;
     const SctpStats& stats() const { return stats_; }
     const SctpSettings& settings() const { return settings_; }
     uint32_t stack_id() const { return id_; }
