@@ -1,0 +1,73 @@
+#include "cc/delay_based_bwe.hpp"
+
+#include "cc/time_util.hpp"
+
+namespace rtcpp::cc {
+
+DelayBasedBwe::DelayBasedBwe(const Config& config)
+    : config_(config), trendline_(config.trendline), detector_(config.detector), rate_control_(config.aimd) {}
+
+void DelayBasedBwe::reset_delay_estimation() {
+    inter_arrival_ = InterArrival();
+    trendline_ = TrendlineEstimator(config_.trendline);
+    detector_ = OveruseDetector(config_.detector);
+}
+
+void DelayBasedBwe::incoming_packet(const PacketResult& packet, Timestamp at) {
+    if (elapsed_since(at, last_seen_packet_) > kStreamTimeout) reset_delay_estimation();
+    last_seen_packet_ = at;
+    auto deltas = inter_arrival_.compute_deltas(packet.sent_packet.send_time, packet.receive_time, at,
+                                                packet.sent_packet.size.bytes());
+    if (!deltas) return;
+    const auto sample = trendline_.update(deltas->arrival_delta, deltas->send_delta, packet.receive_time);
+    detector_.detect(sample.modified_trend, sample.trend, sample.num_deltas, deltas->send_delta, packet.receive_time);
+}
+
+DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPacketsFeedback& feedback,
+                                                              std::optional<DataRate> acked_bitrate,
+                                                              std::optional<DataRate> probe_bitrate, bool in_alr) {
+    const auto packets = feedback.sorted_by_receive_time();
+    if (packets.empty()) return Result{};
+    bool recovered_from_overuse = false;
+    BandwidthUsage prev = detector_.state();
+    for (const auto& p : packets) {
+        incoming_packet(p, feedback.feedback_time);
+        if (prev == BandwidthUsage::Underusing && detector_.state() == BandwidthUsage::Normal)
+            recovered_from_overuse = true;
+        prev = detector_.state();
+    }
+    rate_control_.set_in_alr(in_alr);
+    return maybe_update_estimate(acked_bitrate, probe_bitrate, recovered_from_overuse, feedback.feedback_time);
+}
+
+DelayBasedBwe::Result DelayBasedBwe::maybe_update_estimate(std::optional<DataRate> acked_bitrate,
+                                                           std::optional<DataRate> probe_bitrate,
+                                                           bool recovered_from_overuse, Timestamp at) {
+    Result r;
+    if (detector_.state() == BandwidthUsage::Overusing) {
+        if (acked_bitrate && rate_control_.time_to_reduce_further(at, *acked_bitrate)) {
+            rate_control_.update(BandwidthUsage::Overusing, acked_bitrate, at);
+            r.updated = rate_control_.valid_estimate();
+            r.target_bitrate = rate_control_.latest_estimate();
+        } else if (!acked_bitrate && rate_control_.initial_time_to_reduce_further(at)) {
+            // Overusing before any throughput measurement: halve, at most once per interval.
+            rate_control_.set_estimate(rate_control_.latest_estimate() * 0.5, at);
+            r.updated = true;
+            r.target_bitrate = rate_control_.latest_estimate();
+        }
+    } else if (probe_bitrate) {
+        r.probe = true;
+        r.updated = true;
+        rate_control_.set_estimate(*probe_bitrate, at);
+        rate_control_.on_probe_rate(*probe_bitrate);
+        r.target_bitrate = rate_control_.latest_estimate();
+    } else {
+        rate_control_.update(detector_.state(), acked_bitrate, at);
+        r.updated = rate_control_.valid_estimate();
+        r.target_bitrate = rate_control_.latest_estimate();
+        r.recovered_from_overuse = recovered_from_overuse;
+    }
+    return r;
+}
+
+} // namespace rtcpp::cc

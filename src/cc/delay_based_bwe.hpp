@@ -1,0 +1,63 @@
+// The delay-based estimator: inter-arrival grouping -> trendline -> overuse detector -> AIMD, fed with the packet
+// results of each transport feedback.
+#pragma once
+
+#include "cc/aimd_rate_control.hpp"
+#include "cc/inter_arrival.hpp"
+#include "cc/network_types.hpp"
+#include "cc/overuse_detector.hpp"
+#include "cc/trendline_estimator.hpp"
+
+#include <optional>
+
+namespace rtcpp::cc {
+
+class DelayBasedBwe {
+public:
+    struct Config {
+        TrendlineEstimator::Config trendline;
+        OveruseDetector::Config detector;
+        AimdRateControl::Config aimd;
+    };
+    struct Result {
+        bool updated = false;
+        bool probe = false;
+        DataRate target_bitrate = DataRate::zero();
+        bool recovered_from_overuse = false;
+    };
+
+    /// No feedback for this long: the delay history is stale, start over.
+    static constexpr TimeDelta kStreamTimeout = TimeDelta::seconds(2);
+
+    DelayBasedBwe() : DelayBasedBwe(Config{}) {}
+    explicit DelayBasedBwe(const Config& config);
+
+    Result incoming_packet_feedback(const TransportPacketsFeedback& feedback, std::optional<DataRate> acked_bitrate,
+                                    std::optional<DataRate> probe_bitrate, bool in_alr);
+    void on_rtt_update(TimeDelta rtt) { rate_control_.set_rtt(rtt); }
+    void set_start_bitrate(DataRate rate) { rate_control_.set_start_bitrate(rate); }
+    void set_min_bitrate(DataRate rate) { rate_control_.set_min_bitrate(rate); }
+    void set_max_bitrate(DataRate rate) { rate_control_.set_max_bitrate(rate); }
+
+    DataRate last_estimate() const { return rate_control_.latest_estimate(); }
+    bool valid_estimate() const { return rate_control_.valid_estimate(); }
+    BandwidthUsage state() const { return detector_.state(); }
+    const AimdRateControl& rate_control() const { return rate_control_; }
+    const OveruseDetector& detector() const { return detector_; }
+    const TrendlineEstimator& trendline() const { return trendline_; }
+
+private:
+    void incoming_packet(const PacketResult& packet, Timestamp at);
+    Result maybe_update_estimate(std::optional<DataRate> acked_bitrate, std::optional<DataRate> probe_bitrate,
+                                 bool recovered_from_overuse, Timestamp at);
+    void reset_delay_estimation();
+
+    Config config_;
+    InterArrival inter_arrival_;
+    TrendlineEstimator trendline_;
+    OveruseDetector detector_;
+    AimdRateControl rate_control_;
+    Timestamp last_seen_packet_ = Timestamp::minus_infinity();
+};
+
+} // namespace rtcpp::cc

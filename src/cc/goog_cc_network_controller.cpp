@@ -1,0 +1,204 @@
+#include "cc/goog_cc_network_controller.hpp"
+
+#include <algorithm>
+
+namespace rtcpp::cc {
+
+namespace {
+constexpr size_t kRttSamples = 32;
+
+void append(std::vector<ProbeClusterConfig>& to, std::vector<ProbeClusterConfig>&& from) {
+    for (auto& c : from) to.push_back(c);
+}
+} // namespace
+
+GoogCcNetworkController::GoogCcNetworkController(const Config& config)
+    : config_(config),
+      delay_based_(config.delay_based),
+      loss_based_(config.loss_based),
+      probe_controller_(config.probing),
+      alr_(config.alr) {}
+
+void GoogCcNetworkController::initialize(Timestamp at, NetworkControlUpdate& update) {
+    if (initialized_) return;
+    initialized_ = true;
+    TargetRateConstraints c = config_.constraints;
+    if (!c.starting_rate) c.starting_rate = kDefaultStartRate;
+    c.at_time = at;
+    apply_constraints(c, at, update);
+}
+
+void GoogCcNetworkController::apply_constraints(const TargetRateConstraints& c, Timestamp at,
+                                                NetworkControlUpdate& update) {
+    if (c.min_data_rate) min_rate_ = *c.min_data_rate;
+    if (c.max_data_rate) max_rate_ = *c.max_data_rate;
+    max_rate_ = std::max(max_rate_, min_rate_);
+    std::optional<DataRate> start = c.starting_rate;
+    if (start) start = std::clamp(*start, min_rate_, max_rate_);
+
+    loss_based_.set_bitrates(start, min_rate_, max_rate_, at);
+    delay_based_.set_min_bitrate(min_rate_);
+    delay_based_.set_max_bitrate(max_rate_);
+    if (start) delay_based_.set_start_bitrate(*start);
+    append(update.probe_cluster_configs, probe_controller_.set_bitrates(min_rate_, start, max_rate_, at));
+    maybe_trigger_network_changed(update, at);
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_target_rate_constraints(const TargetRateConstraints& constraints) {
+    NetworkControlUpdate update;
+    if (!initialized_) {
+        // The first constraints replace the configured ones.
+        initialized_ = true;
+        TargetRateConstraints c = constraints;
+        if (!c.min_data_rate) c.min_data_rate = config_.constraints.min_data_rate;
+        if (!c.max_data_rate) c.max_data_rate = config_.constraints.max_data_rate;
+        if (!c.starting_rate) c.starting_rate = config_.constraints.starting_rate.value_or(kDefaultStartRate);
+        apply_constraints(c, constraints.at_time, update);
+        return update;
+    }
+    apply_constraints(constraints, constraints.at_time, update);
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_sent_packet(const SentPacketInfo& packet) {
+    NetworkControlUpdate update;
+    initialize(packet.send_time, update);
+    alr_.on_bytes_sent(packet.size, packet.send_time);
+    acked_.set_alr(alr_.alr_start_time().has_value());
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const TransportPacketsFeedback& feedback) {
+    NetworkControlUpdate update;
+    const Timestamp at = feedback.feedback_time;
+    initialize(at, update);
+    if (feedback.packet_feedbacks.empty()) return update;
+
+    // RTT: the shortest send->feedback time in this report is the closest to the path's round trip (the others
+    // also waited for the feedback interval).
+    TimeDelta min_rtt = TimeDelta::plus_infinity();
+    int64_t lost = 0, received = 0;
+    for (const auto& p : feedback.packet_feedbacks) {
+        if (p.is_received()) {
+            ++received;
+            min_rtt = std::min(min_rtt, at - p.sent_packet.send_time);
+        } else {
+            ++lost;
+        }
+    }
+    if (min_rtt.is_finite() && min_rtt >= TimeDelta::zero()) {
+        feedback_rtts_.push_back(min_rtt);
+        if (feedback_rtts_.size() > kRttSamples) feedback_rtts_.pop_front();
+        TimeDelta sum = TimeDelta::zero();
+        for (auto r : feedback_rtts_) sum += r;
+        rtt_ = sum / static_cast<int64_t>(feedback_rtts_.size());
+        delay_based_.on_rtt_update(rtt_);
+        loss_based_.update_rtt(rtt_);
+    }
+    loss_based_.update_packets_lost(lost, lost + received, at);
+
+    const auto alr_start = alr_.alr_start_time();
+    if (previously_in_alr_ && !alr_start) {
+        acked_.set_alr_ended_time(at);
+        append(update.probe_cluster_configs, probe_controller_.on_alr_ended(at));
+    }
+    previously_in_alr_ = alr_start.has_value();
+    probe_controller_.set_alr_start_time(alr_start);
+
+    const auto sorted = feedback.sorted_by_receive_time();
+    acked_.incoming_packet_feedback(sorted);
+    for (const auto& p : sorted)
+        if (p.sent_packet.pacing_info.is_probe()) probe_estimator_.handle_probe_and_estimate_bitrate(p);
+
+    std::optional<DataRate> probe_rate = probe_estimator_.fetch_and_reset_last_estimate();
+    const auto acked = acked_.bitrate();
+    if (probe_rate && acked) {
+        // A probe that came back low (a transient) may not pull the estimate far under what media just carried.
+        probe_rate = std::max(*probe_rate, std::min(delay_based_.last_estimate(), *acked * 0.85));
+    }
+
+    const auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value());
+    if (result.updated) {
+        if (result.probe) loss_based_.set_send_bitrate(result.target_bitrate, at);
+        loss_based_.update_delay_based_estimate(at, result.target_bitrate);
+    }
+    probe_controller_.set_capacity_known(delay_based_.rate_control().link_capacity().has_estimate());
+    if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));
+    maybe_trigger_network_changed(update, at);
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_process_interval(Timestamp at) {
+    NetworkControlUpdate update;
+    initialize(at, update);
+    loss_based_.update_estimate(at);
+    probe_controller_.set_alr_start_time(alr_.alr_start_time());
+    append(update.probe_cluster_configs, probe_controller_.process(at));
+    maybe_trigger_network_changed(update, at);
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_remb(Timestamp at, DataRate bitrate) {
+    NetworkControlUpdate update;
+    initialize(at, update);
+    loss_based_.update_receiver_estimate(at, bitrate);
+    maybe_trigger_network_changed(update, at);
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_loss_report(Timestamp at, int64_t lost, int64_t expected) {
+    NetworkControlUpdate update;
+    initialize(at, update);
+    loss_based_.update_packets_lost(lost, expected, at);
+    maybe_trigger_network_changed(update, at);
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_rtt(Timestamp at, TimeDelta rtt) {
+    NetworkControlUpdate update;
+    initialize(at, update);
+    if (rtt > TimeDelta::zero()) {
+        rtt_ = rtt;
+        delay_based_.on_rtt_update(rtt);
+        loss_based_.update_rtt(rtt);
+    }
+    return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_max_total_allocated_bitrate(Timestamp at, DataRate rate) {
+    NetworkControlUpdate update;
+    initialize(at, update);
+    append(update.probe_cluster_configs, probe_controller_.on_max_total_allocated_bitrate(rate, at));
+    return update;
+}
+
+PacerConfig GoogCcNetworkController::pacing_rates(Timestamp at) const {
+    const DataRate target = last_target_.value_or(DataRate::zero());
+    PacerConfig c;
+    c.at_time = at;
+    c.pacing_rate = std::max(min_total_allocated_, target) * config_.pacing_factor;
+    c.padding_rate = std::min(max_padding_rate_, target);
+    return c;
+}
+
+void GoogCcNetworkController::maybe_trigger_network_changed(NetworkControlUpdate& update, Timestamp at) {
+    const DataRate target = loss_based_.target_rate();
+    const double loss = loss_based_.fraction_loss();
+    if (last_target_ && *last_target_ == target && loss == last_loss_ && rtt_ == last_rtt_reported_) return;
+    last_target_ = target;
+    last_loss_ = loss;
+    last_rtt_reported_ = rtt_;
+    alr_.set_estimated_bitrate(target);
+
+    TargetTransferRate t;
+    t.at_time = at;
+    t.target_rate = target;
+    t.stable_target_rate = std::min(target, delay_based_.last_estimate());
+    t.loss_rate_ratio = loss;
+    t.round_trip_time = rtt_;
+    update.target_rate = t;
+    update.pacer_config = pacing_rates(at);
+    append(update.probe_cluster_configs, probe_controller_.set_estimated_bitrate(target, at));
+}
+
+} // namespace rtcpp::cc

@@ -1,0 +1,94 @@
+// Decides when to probe the path with short bursts above the current estimate:
+//  - at start: exponential probes at 3x and 6x the start rate, then 2x each result while results keep up (> 70%
+//    of the probed rate);
+//  - when the application's maximum (or its allocation) grows above the estimate;
+//  - when leaving an application-limited region (the capacity may have grown unseen), and optionally
+//    periodically within one;
+//  - after a large drop in the estimate that recovered (was it a transient?);
+//  - optionally when the delay-based controller has lost its capacity estimate (the link got faster), which
+//    turns an 8%/s climb into a jump.
+// Every method takes the time and returns the clusters to send now (possibly none).
+#pragma once
+
+#include "cc/network_types.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace rtcpp::cc {
+
+class ProbeController {
+public:
+    struct Config {
+        double first_exponential_probe_scale = 3.0;
+        double second_exponential_probe_scale = 6.0;
+        double further_exponential_probe_scale = 2.0;
+        double further_probe_threshold = 0.7;
+        bool periodic_alr_probing = false;
+        TimeDelta alr_probing_interval = TimeDelta::seconds(5);
+        double alr_probe_scale = 2.0;
+        double first_allocation_probe_scale = 1.0;
+        double second_allocation_probe_scale = 2.0;
+        bool probe_on_alr_exit = true;
+        double alr_exit_probe_scale = 2.0;
+        /// Probe (at capacity_probe_scale x estimate) while the delay-based capacity estimate is unknown and
+        /// the rate is climbing, at most every capacity_probe_interval.
+        bool probe_on_capacity_unknown = true;
+        double capacity_probe_scale = 2.0;
+        TimeDelta capacity_probe_interval = TimeDelta::seconds(2);
+        TimeDelta min_time_between_probes = TimeDelta::seconds(1);
+        TimeDelta probe_duration = TimeDelta::millis(15);
+        int probe_count = 5;
+    };
+    enum class State : uint8_t { Init, WaitingForProbingResult, ProbingComplete };
+
+    static constexpr TimeDelta kMaxWaitingTimeForProbingResult = TimeDelta::seconds(1);
+    static constexpr TimeDelta kAlrEndedTimeout = TimeDelta::seconds(3);
+    static constexpr TimeDelta kBitrateDropTimeout = TimeDelta::seconds(5);
+    static constexpr double kBitrateDropThreshold = 0.66;
+    static constexpr double kProbeFractionAfterDrop = 0.85;
+    static constexpr double kProbeUncertainty = 0.05;
+
+    ProbeController() : ProbeController(Config{}) {}
+    explicit ProbeController(const Config& config) : config_(config) {}
+
+    std::vector<ProbeClusterConfig> set_bitrates(DataRate min, std::optional<DataRate> start, DataRate max, Timestamp at);
+    std::vector<ProbeClusterConfig> on_max_total_allocated_bitrate(DataRate rate, Timestamp at);
+    std::vector<ProbeClusterConfig> on_network_availability(bool available, Timestamp at);
+    /// The latest target estimate.
+    std::vector<ProbeClusterConfig> set_estimated_bitrate(DataRate rate, Timestamp at);
+    void set_alr_start_time(std::optional<Timestamp> start) { alr_start_ = start; }
+    /// The application-limited region just ended.
+    std::vector<ProbeClusterConfig> on_alr_ended(Timestamp at);
+    /// Whether the delay-based controller currently knows the link capacity.
+    void set_capacity_known(bool known) { capacity_known_ = known; }
+    /// After recovering from a large drop: probe back towards the rate before the drop.
+    std::vector<ProbeClusterConfig> request_probe(Timestamp at);
+    std::vector<ProbeClusterConfig> process(Timestamp at);
+
+    State state() const { return state_; }
+
+private:
+    std::vector<ProbeClusterConfig> initiate_exponential_probing(Timestamp at);
+    std::vector<ProbeClusterConfig> initiate_probing(Timestamp at, std::vector<DataRate> rates, bool probe_further);
+
+    Config config_;
+    State state_ = State::Init;
+    bool network_available_ = true;
+    DataRate min_bitrate_ = DataRate::zero();
+    DataRate start_bitrate_ = DataRate::zero();
+    DataRate max_bitrate_ = DataRate::infinity();
+    DataRate estimated_bitrate_ = DataRate::zero();
+    DataRate max_total_allocated_ = DataRate::zero();
+    DataRate min_bitrate_to_probe_further_ = DataRate::infinity();
+    Timestamp time_last_probing_initiated_ = Timestamp::minus_infinity();
+    std::optional<Timestamp> alr_start_;
+    std::optional<Timestamp> alr_end_;
+    DataRate last_bwe_drop_probing_rate_ = DataRate::zero();
+    Timestamp time_of_last_large_drop_ = Timestamp::minus_infinity();
+    DataRate mid_call_probing_rate_ = DataRate::zero();
+    bool capacity_known_ = false;
+    int next_cluster_id_ = 1;
+};
+
+} // namespace rtcpp::cc
