@@ -524,9 +524,7 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         else if (text::iequals(oc.name, "H264"))
             c.fmtp = h264_answer_fmtp(oc, *p.cap);
         else if (!p.cap->fmtp.empty())
-            c.fmtp = p.cap->fmtp;
-        else
-            c.fmtp = oc.fmtp;
+            c.fmtp = p.cap->fmtp;  // what we receive is described by our own parameters, not the offerer's
         out.codecs.push_back(std::move(c));
         out.formats.push_back(std::to_string(oc.pt));
     }
