@@ -1,9 +1,13 @@
 #include "dtls_test_util.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include <rtcpp/random.hpp>
+
+#include "dtls/demux.hpp"
 
 using namespace rtcpp;
 using namespace rtcpp::dtls;
@@ -392,4 +396,40 @@ TEST_CASE("a server starts on its first datagram and poll_timeout tracks the han
     CHECK(p.both_connected());
     CHECK(p.client.t->poll_timeout() == Timestamp::plus_infinity());
     CHECK(p.server.t->poll_timeout() == Timestamp::plus_infinity());
+}
+
+TEST_CASE("every datagram on the wire is well-formed DTLS (and seeds the fuzz corpus)") {
+    Pair p = connected_pair();
+    REQUIRE(p.client.t->send(bytes_of("seed application data")).ok());
+    p.client.t->close();
+    p.exchange();
+    std::vector<std::vector<uint8_t>> client_datagrams;
+    for (const auto& [from, d] : p.wire) {
+        CHECK(classify_packet(d) == PacketKind::Dtls);
+        auto scan = scan_dtls_records(d);
+        CHECK(scan.well_formed);
+        if (from == "client") client_datagrams.push_back(d);
+    }
+    REQUIRE(client_datagrams.size() >= 4); // ClientHello, flight 5, application data, close_notify
+    CHECK(scan_dtls_records(client_datagrams[0]).has_handshake);
+    CHECK(!scan_dtls_records(client_datagrams[2]).has_handshake);
+
+    // RTCPP_DTLS_CAPTURE_DIR=fuzz/corpus/dtls_demux writes them in the fuzz target's input format.
+    const char* dir = std::getenv("RTCPP_DTLS_CAPTURE_DIR");
+    if (dir == nullptr) return;
+    auto write = [&](const std::string& name, const std::vector<std::vector<uint8_t>>& datagrams) {
+        std::ofstream out(std::string(dir) + "/" + name, std::ios::binary);
+        for (const auto& d : datagrams) {
+            const char len[2] = {static_cast<char>(d.size() >> 8), static_cast<char>(d.size() & 0xff)};
+            out.write(len, 2);
+            out.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
+        }
+    };
+    write("client_hello", {client_datagrams[0]});
+    write("client_flights", client_datagrams);
+    std::vector<std::vector<uint8_t>> server_datagrams;
+    for (const auto& [from, d] : p.wire)
+        if (from == "server") server_datagrams.push_back(d);
+    write("server_flights", server_datagrams);
+    write("client_hello_twice", {client_datagrams[0], client_datagrams[0]});
 }
