@@ -1,0 +1,62 @@
+// How a peer connection is set up: ICE servers, transport policy, certificate, and data channel limits.
+#pragma once
+
+#include <rtcpp/certificate.hpp>
+#include <rtcpp/result.hpp>
+#include <rtcpp/socket_addr.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rtcpp {
+
+/// A STUN or TURN server as in the W3C RTCIceServer dictionary. URLs: "stun:HOST:PORT",
+/// "turn:HOST:PORT?transport=udp|tcp", "turns:HOST:PORT". HOST must be an IP literal (rtcpp does no DNS).
+struct IceServer {
+    std::vector<std::string> urls;
+    std::string username;
+    std::string credential;
+};
+
+enum class IceServerScheme { Stun, Turn, Turns };
+enum class IceServerTransport { Udp, Tcp, Tls };
+
+/// One parsed ICE server URL.
+struct IceServerUrl {
+    IceServerScheme scheme = IceServerScheme::Stun;
+    SocketAddr address;
+    IceServerTransport transport = IceServerTransport::Udp;
+    std::string username;
+    std::string credential;
+};
+
+/// Parses a URL ("stun:127.0.0.1:3478", "turn:[::1]:3478?transport=tcp", "turns:127.0.0.1:5349"). The port defaults
+/// to 3478 (5349 for turns). Credentials come from the IceServer.
+Result<IceServerUrl> parse_ice_server_url(std::string_view url, std::string_view username = {},
+                                          std::string_view credential = {});
+
+/// W3C RTCIceTransportPolicy.
+enum class IceTransportPolicy { All, Relay };
+
+struct Configuration {
+    std::vector<IceServer> ice_servers;
+    IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
+    /// Our DTLS certificate; the process-wide default (ECDSA P-256) when empty.
+    std::optional<Certificate> certificate;
+    /// Gather host candidates on loopback addresses too (tests, same-machine peers).
+    bool include_loopback = false;
+    /// Seed for the session's random source (ICE credentials, tie-breakers, SSRCs): fixed in tests for reproducible
+    /// runs; from the operating system when empty.
+    std::optional<uint64_t> random_seed;
+    /// The max-message-size we advertise and accept on data channels (RFC 8841).
+    uint64_t max_message_size = 1024 * 1024;
+    /// Runtime only (PeerConnection): the local address to bind to (all interfaces when empty) and the UDP port
+    /// range (any port when both are 0).
+    std::optional<IpAddr> bind_address;
+    uint16_t port_range_begin = 0;
+    uint16_t port_range_end = 0;
+};
+
+} // namespace rtcpp

@@ -1,0 +1,220 @@
+// rtcpp::Session, the sans-IO core of one peer connection: ICE, DTLS, SCTP data channels and the JSEP offer/answer
+// state, with no sockets, threads or clocks inside.
+//
+// The owner (rtcpp::PeerConnection's runtime, or your own event loop) does three things:
+//   1. tells the session which local UDP addresses it has bound (add_local_address), before the first offer/answer;
+//   2. feeds it every datagram those sockets receive, with the current time: handle_datagram(now, local, remote, ...),
+//      and calls handle_timeout(now) when the time poll_timeout() named has come;
+//   3. after every handle_* call and every command, drains the output: poll_transmit() until empty (send each datagram
+//      from the local address it names), poll_event() until empty, then asks poll_timeout(). Or call poll(), which
+//      returns transmits, then events, then finally the timeout, once per drain.
+// Commands (create_offer, send, ...) never read a clock: the session uses the time of the last handle_* call, and
+// work they create is done at the next handle_timeout (poll_timeout() then names that time).
+//
+// Errors are values: commands return Result. Malformed datagrams from the network are dropped and counted in
+// stats(), never an exception. A fatal transport failure moves the connection to PeerConnectionState::Failed with an
+// event that says why.
+#pragma once
+
+#include <rtcpp/configuration.hpp>
+#include <rtcpp/result.hpp>
+#include <rtcpp/session_description.hpp>
+#include <rtcpp/socket_addr.hpp>
+#include <rtcpp/units.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace rtcpp {
+
+/// W3C RTCSignalingState.
+enum class SignalingState { Stable, HaveLocalOffer, HaveRemoteOffer, HaveLocalPranswer, HaveRemotePranswer, Closed };
+/// W3C RTCIceGatheringState.
+enum class IceGatheringState { New, Gathering, Complete };
+/// W3C RTCIceConnectionState.
+enum class IceConnectionState { New, Checking, Connected, Completed, Disconnected, Failed, Closed };
+/// W3C RTCPeerConnectionState.
+enum class PeerConnectionState { New, Connecting, Connected, Disconnected, Failed, Closed };
+/// W3C RTCDataChannelState.
+enum class DataChannelState { Connecting, Open, Closing, Closed };
+
+std::string_view to_string(SignalingState s);
+std::string_view to_string(IceGatheringState s);
+std::string_view to_string(IceConnectionState s);
+std::string_view to_string(PeerConnectionState s);
+std::string_view to_string(DataChannelState s);
+
+/// A data channel, named by a handle the session assigns when the channel is created (locally or by the peer).
+/// The SCTP stream id (W3C `id`) is known once the DTLS role is; see Session::channel_info.
+using ChannelId = uint32_t;
+
+/// W3C RTCDataChannelInit.
+struct DataChannelInit {
+    bool ordered = true;
+    std::optional<uint32_t> max_packet_life_time_ms;
+    std::optional<uint32_t> max_retransmits;
+    std::string protocol;
+    /// Pre-negotiated: no in-band open, both sides create the channel with the same `id`.
+    bool negotiated = false;
+    std::optional<uint16_t> id;
+};
+
+struct ChannelInfo {
+    ChannelId channel = 0;
+    std::string label;
+    DataChannelInit init;
+    std::optional<uint16_t> stream_id;
+    DataChannelState state = DataChannelState::Connecting;
+    bool created_by_remote = false;
+};
+
+namespace event {
+/// A local ICE candidate to trickle to the peer.
+struct LocalCandidate {
+    IceCandidate candidate;
+};
+struct IceGatheringStateChange {
+    IceGatheringState state;
+};
+struct SignalingStateChange {
+    SignalingState state;
+};
+struct IceConnectionStateChange {
+    IceConnectionState state;
+};
+/// `error` says why when the state is Failed.
+struct ConnectionStateChange {
+    PeerConnectionState state;
+    std::optional<Error> error;
+};
+/// The peer opened a channel (W3C ondatachannel); it is open already.
+struct DataChannel {
+    ChannelInfo info;
+};
+/// A channel we created is open.
+struct ChannelOpen {
+    ChannelId channel;
+};
+struct ChannelMessage {
+    ChannelId channel;
+    bool binary;
+    std::vector<uint8_t> data;
+};
+struct ChannelClosed {
+    ChannelId channel;
+    std::string reason;
+};
+struct BufferedAmountLow {
+    ChannelId channel;
+};
+/// Something changed that needs a new offer/answer exchange (W3C onnegotiationneeded).
+struct NegotiationNeeded {};
+} // namespace event
+
+using SessionEvent =
+    std::variant<event::LocalCandidate, event::IceGatheringStateChange, event::SignalingStateChange,
+                 event::IceConnectionStateChange, event::ConnectionStateChange, event::DataChannel,
+                 event::ChannelOpen, event::ChannelMessage, event::ChannelClosed, event::BufferedAmountLow,
+                 event::NegotiationNeeded>;
+
+/// A datagram to send from the local address `local` (one the owner bound) to `remote`.
+struct Transmit {
+    SocketAddr local;
+    SocketAddr remote;
+    std::vector<uint8_t> bytes;
+};
+
+/// poll()'s last output in a drain: call handle_timeout at this time (plus_infinity: nothing pending).
+struct Timeout {
+    Timestamp at;
+};
+
+using Output = std::variant<Transmit, SessionEvent, Timeout>;
+
+struct SessionStats {
+    uint64_t datagrams_received = 0;
+    uint64_t datagrams_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t bytes_sent = 0;
+    /// Neither STUN, DTLS nor (negotiated) media: dropped.
+    uint64_t datagrams_unknown = 0;
+    /// DTLS before the session had a remote description, or from an address ICE did not select: dropped.
+    uint64_t dtls_dropped = 0;
+    /// RTP/RTCP arriving before media is supported or negotiated: dropped.
+    uint64_t media_dropped = 0;
+    uint64_t stun_dropped = 0;
+    std::optional<SocketAddr> selected_local;
+    std::optional<SocketAddr> selected_remote;
+    std::optional<TimeDelta> rtt;
+    uint64_t sctp_messages_sent = 0;
+    uint64_t sctp_messages_received = 0;
+};
+
+class Session {
+public:
+    /// Fails if the certificate cannot be made.
+    static Result<std::unique_ptr<Session>> create(const Configuration& config);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// A local UDP address the owner has bound; datagrams to send from it come out of poll_transmit.
+    void add_local_address(const SocketAddr& local);
+
+    // ---- JSEP ----
+    Result<SessionDescription> create_offer();
+    Result<SessionDescription> create_answer();
+    Result<void> set_local_description(const SessionDescription& description);
+    Result<void> set_remote_description(const SessionDescription& description);
+    /// A trickled remote candidate; an empty `candidate` string means end of candidates.
+    Result<void> add_ice_candidate(const IceCandidate& candidate);
+    /// The current local description with every candidate gathered so far (for peers that do not trickle).
+    std::optional<SessionDescription> local_description() const;
+    std::optional<SessionDescription> remote_description() const;
+    /// Restart ICE with the next offer (W3C restartIce).
+    void restart_ice();
+
+    // ---- data channels ----
+    Result<ChannelId> create_data_channel(std::string_view label, const DataChannelInit& init = {});
+    Result<void> send(ChannelId channel, std::span<const uint8_t> data);
+    Result<void> send_text(ChannelId channel, std::string_view text);
+    Result<void> close_channel(ChannelId channel);
+    std::optional<ChannelInfo> channel_info(ChannelId channel) const;
+    size_t buffered_amount(ChannelId channel) const;
+    void set_buffered_amount_low_threshold(ChannelId channel, size_t bytes);
+    /// The peer's a=max-message-size (what send() accepts), once negotiated.
+    uint64_t max_message_size() const;
+
+    /// Closes everything: DTLS close_notify and SCTP abort are sent, state becomes Closed.
+    void close();
+
+    // ---- sans-IO plumbing ----
+    void handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, std::span<const uint8_t> bytes);
+    void handle_timeout(Timestamp now);
+    std::optional<Transmit> poll_transmit();
+    std::optional<SessionEvent> poll_event();
+    Timestamp poll_timeout() const;
+    /// Transmits, then events, then one Timeout.
+    Output poll();
+
+    // ---- state ----
+    SignalingState signaling_state() const;
+    IceGatheringState ice_gathering_state() const;
+    IceConnectionState ice_connection_state() const;
+    PeerConnectionState connection_state() const;
+    SessionStats stats() const;
+
+    struct Impl;
+
+private:
+    explicit Session(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace rtcpp

@@ -1,0 +1,982 @@
+// The sans-IO Session: JSEP state (sdp::Negotiator) + ICE (ice::Agent) + DTLS (dtls::DtlsTransport) + SCTP data
+// channels (sctp::SctpAssociation), composed. Datagrams flow
+//   in:  handle_datagram -> ICE (STUN consumed) -> RFC 7983 demux -> DTLS -> SCTP -> channel events
+//   out: SCTP packets -> DTLS records -> ICE (selected pair) -> Transmit
+// process() moves data between the layers until none of them has anything left to give.
+#include <rtcpp/session.hpp>
+
+#include "dtls/demux.hpp"
+#include "dtls/dtls_transport.hpp"
+#include "ice/agent.hpp"
+#include "sctp/sctp_association.hpp"
+#include "sdp/negotiator.hpp"
+
+#include <rtcpp/log.hpp>
+#include <rtcpp/random.hpp>
+
+#include <deque>
+#include <map>
+
+namespace rtcpp {
+
+std::string_view to_string(SignalingState s) {
+    switch (s) {
+    case SignalingState::Stable: return "stable";
+    case SignalingState::HaveLocalOffer: return "have-local-offer";
+    case SignalingState::HaveRemoteOffer: return "have-remote-offer";
+    case SignalingState::HaveLocalPranswer: return "have-local-pranswer";
+    case SignalingState::HaveRemotePranswer: return "have-remote-pranswer";
+    case SignalingState::Closed: return "closed";
+    }
+    return "?";
+}
+std::string_view to_string(IceGatheringState s) {
+    switch (s) {
+    case IceGatheringState::New: return "new";
+    case IceGatheringState::Gathering: return "gathering";
+    case IceGatheringState::Complete: return "complete";
+    }
+    return "?";
+}
+std::string_view to_string(IceConnectionState s) {
+    switch (s) {
+    case IceConnectionState::New: return "new";
+    case IceConnectionState::Checking: return "checking";
+    case IceConnectionState::Connected: return "connected";
+    case IceConnectionState::Completed: return "completed";
+    case IceConnectionState::Disconnected: return "disconnected";
+    case IceConnectionState::Failed: return "failed";
+    case IceConnectionState::Closed: return "closed";
+    }
+    return "?";
+}
+std::string_view to_string(PeerConnectionState s) {
+    switch (s) {
+    case PeerConnectionState::New: return "new";
+    case PeerConnectionState::Connecting: return "connecting";
+    case PeerConnectionState::Connected: return "connected";
+    case PeerConnectionState::Disconnected: return "disconnected";
+    case PeerConnectionState::Failed: return "failed";
+    case PeerConnectionState::Closed: return "closed";
+    }
+    return "?";
+}
+std::string_view to_string(DataChannelState s) {
+    switch (s) {
+    case DataChannelState::Connecting: return "connecting";
+    case DataChannelState::Open: return "open";
+    case DataChannelState::Closing: return "closing";
+    case DataChannelState::Closed: return "closed";
+    }
+    return "?";
+}
+
+namespace {
+
+Error state_error(std::string message) {
+    return make_error(ErrorCategory::InvalidStateError, "pc", std::move(message));
+}
+
+IceConnectionState from_ice(ice::ConnectionState s) {
+    switch (s) {
+    case ice::ConnectionState::New: return IceConnectionState::New;
+    case ice::ConnectionState::Checking: return IceConnectionState::Checking;
+    case ice::ConnectionState::Connected: return IceConnectionState::Connected;
+    case ice::ConnectionState::Completed: return IceConnectionState::Completed;
+    case ice::ConnectionState::Disconnected: return IceConnectionState::Disconnected;
+    case ice::ConnectionState::Failed: return IceConnectionState::Failed;
+    case ice::ConnectionState::Closed: return IceConnectionState::Closed;
+    }
+    return IceConnectionState::New;
+}
+
+DataChannelState from_sctp(sctp::ChannelState s) {
+    switch (s) {
+    case sctp::ChannelState::Connecting: return DataChannelState::Connecting;
+    case sctp::ChannelState::Open: return DataChannelState::Open;
+    case sctp::ChannelState::Closing: return DataChannelState::Closing;
+    case sctp::ChannelState::Closed: return DataChannelState::Closed;
+    }
+    return DataChannelState::Closed;
+}
+
+} // namespace
+
+struct Session::Impl {
+    struct Channel {
+        ChannelInfo info;
+        bool open_requested = false; // handed to SCTP
+    };
+
+    Configuration config;
+    Random random;
+    Certificate certificate;
+    ice::Credentials credentials;
+    std::vector<SocketAddr> local_addresses;
+    std::vector<SocketAddr> stun_servers;
+
+    std::unique_ptr<sdp::Negotiator> negotiator;
+    std::optional<sdp::Description> created_offer;     // from create_offer, not yet applied
+    std::optional<sdp::Answer> created_answer;         // from create_answer, not yet applied
+    std::optional<sdp::Description> pending_remote_offer;
+    std::optional<sdp::Description> local_desc;
+    std::optional<sdp::Description> remote_desc;
+    SdpType local_type = SdpType::Offer;
+    SdpType remote_type = SdpType::Offer;
+    std::optional<sdp::Negotiated> negotiated;
+    SignalingState signaling = SignalingState::Stable;
+    bool restart_wanted = false;
+
+    std::unique_ptr<ice::Agent> agent;
+    std::vector<ice::Candidate> local_candidates;
+    IceGatheringState gathering = IceGatheringState::New;
+    IceConnectionState ice_state = IceConnectionState::New;
+
+    std::optional<dtls::DtlsTransport> dtls;
+    bool dtls_started = false;
+    bool dtls_connected = false;
+    bool dtls_failed = false;
+    std::optional<Error> failure;
+
+    std::unique_ptr<sctp::SctpAssociation> sctp;
+    bool sctp_up = false;
+    std::map<ChannelId, Channel> channels;
+    std::map<uint16_t, ChannelId> by_stream;
+    ChannelId next_channel = 1;
+
+    PeerConnectionState pc_state = PeerConnectionState::New;
+    bool closed = false;
+    Timestamp now = Timestamp::zero();
+
+    std::deque<Transmit> transmits;
+    std::deque<SessionEvent> events;
+    SessionStats stats;
+
+    explicit Impl(const Configuration& c, Certificate cert)
+        : config(c), random(c.random_seed ? Random(*c.random_seed) : Random::from_entropy()),
+          certificate(std::move(cert)) {
+        credentials.ufrag = random.ice_chars(8);
+        credentials.pwd = random.ice_chars(24);
+        for (const auto& server : config.ice_servers) {
+            for (const auto& url : server.urls) {
+                auto parsed = parse_ice_server_url(url, server.username, server.credential);
+                if (parsed && parsed->scheme == IceServerScheme::Stun) stun_servers.push_back(parsed->address);
+            }
+        }
+        sdp::NegotiatorConfig nc = sdp::default_config();
+        nc.max_message_size = config.max_message_size;
+        negotiator = std::make_unique<sdp::Negotiator>(random, local_transport(), nc);
+    }
+
+    sdp::LocalTransport local_transport() const {
+        sdp::LocalTransport t;
+        t.ice_ufrag = credentials.ufrag;
+        t.ice_pwd = credentials.pwd;
+        if (auto fp = sdp::parse_fingerprint(certificate.fingerprint().to_string())) t.fingerprints.push_back(*fp);
+        for (const auto& c : local_candidates) {
+            if (auto sc = sdp::parse_candidate(c.to_sdp())) t.candidates.push_back(*sc);
+        }
+        t.end_of_candidates = gathering == IceGatheringState::Complete;
+        return t;
+    }
+
+    std::string first_mid() const {
+        const sdp::Description* d = local_desc ? &*local_desc : (created_offer ? &*created_offer : nullptr);
+        if (d) {
+            for (const auto& m : d->media)
+                if (m.mid && !m.rejected()) return *m.mid;
+        }
+        return "0";
+    }
+
+    void emit(SessionEvent e) { events.push_back(std::move(e)); }
+
+    void set_signaling(SignalingState s) {
+        if (s == signaling) return;
+        signaling = s;
+        emit(event::SignalingStateChange{s});
+    }
+
+    void ensure_agent(ice::Role role) {
+        if (agent && agent->role() == role) return;
+        if (agent && (agent->state() != ice::ConnectionState::New || negotiated)) return; // too late to change
+        ice::AgentConfig ac;
+        ac.role = role;
+        ac.policy = config.ice_transport_policy == IceTransportPolicy::Relay ? ice::TransportPolicy::Relay
+                                                                              : ice::TransportPolicy::All;
+        ac.include_loopback = config.include_loopback;
+        ac.stun_servers = stun_servers;
+        ac.local_credentials = credentials;
+        agent = std::make_unique<ice::Agent>(ac, random);
+        local_candidates.clear();
+        for (const auto& a : local_addresses) agent->add_host_address(a);
+        agent->start_gathering(now);
+        process();
+    }
+
+    void update_pc_state() {
+        PeerConnectionState s;
+        if (closed) s = PeerConnectionState::Closed;
+        else if (ice_state == IceConnectionState::Failed || dtls_failed) s = PeerConnectionState::Failed;
+        else if (ice_state == IceConnectionState::Disconnected) s = PeerConnectionState::Disconnected;
+        else if ((ice_state == IceConnectionState::Connected || ice_state == IceConnectionState::Completed) &&
+                 dtls_connected)
+            s = PeerConnectionState::Connected;
+        else if (ice_state == IceConnectionState::New && !dtls_started) s = PeerConnectionState::New;
+        else s = PeerConnectionState::Connecting;
+        if (s == pc_state) return;
+        pc_state = s;
+        std::optional<Error> why;
+        if (s == PeerConnectionState::Failed) why = failure;
+        emit(event::ConnectionStateChange{s, why});
+    }
+
+    void fail(Error e) {
+        if (!failure) failure = std::move(e);
+        dtls_failed = true;
+        update_pc_state();
+    }
+
+    // Applies what an offer/answer exchange agreed on to the transports.
+    Result<void> apply_negotiated() {
+        const sdp::Negotiated& n = *negotiated;
+        if (n.remote_ice_ufrag.empty() || n.remote_ice_pwd.empty())
+            return make_error(ErrorCategory::InvalidAccessError, "pc", "the remote description has no ICE credentials");
+        ensure_agent(n.remote_ice_lite ? ice::Role::Controlling : agent ? agent->role() : ice::Role::Controlled);
+        agent->set_remote_credentials({n.remote_ice_ufrag, n.remote_ice_pwd});
+        for (const auto& c : n.remote_candidates) {
+            auto r = agent->add_remote_candidate(c.to_string());
+            if (!r) RTCPP_LOG(LogLevel::Debug, "pc", "remote candidate ignored: " << r.error().to_string());
+        }
+        bool any_eoc = false;
+        for (const auto& m : n.media) any_eoc |= m.remote_end_of_candidates && !m.rejected;
+        if (any_eoc) agent->end_of_remote_candidates();
+
+        std::vector<Fingerprint> fps;
+        for (const auto& f : n.remote_fingerprints)
+            if (auto fp = Fingerprint::parse(f.to_string())) fps.push_back(*fp);
+        if (fps.empty())
+            return make_error(ErrorCategory::InvalidAccessError, "pc", "the remote description has no usable fingerprint");
+        if (!dtls) {
+            dtls::DtlsConfig dc(certificate);
+            dc.role = n.dtls_role == sdp::DtlsRole::Client ? dtls::Role::Client : dtls::Role::Server;
+            dc.remote_fingerprints = fps;
+            auto t = dtls::DtlsTransport::create(std::move(dc));
+            if (!t) return t.error();
+            dtls.emplace(std::move(t.value()));
+        } else if (!dtls_connected) {
+            dtls->set_remote_fingerprints(fps);
+        }
+        update_pc_state();
+        process();
+        return {};
+    }
+
+    const sdp::NegotiatedMedia* data_media() const {
+        if (!negotiated) return nullptr;
+        for (const auto& m : negotiated->media)
+            if (m.datachannel && !m.rejected) return &m;
+        return nullptr;
+    }
+
+    void start_sctp() {
+        const sdp::NegotiatedMedia* m = data_media();
+        if (!m || sctp) return;
+        sctp::SctpSettings s;
+        s.dtls_client = dtls->role() == dtls::Role::Client;
+        s.local_port = m->local_sctp_port ? m->local_sctp_port : 5000;
+        s.remote_port = m->remote_sctp_port ? m->remote_sctp_port : 5000;
+        s.local_max_message_size = config.max_message_size;
+        s.remote_max_message_size = m->remote_max_message_size;
+        auto a = sctp::SctpAssociation::create(s);
+        if (!a) {
+            fail(a.error());
+            return;
+        }
+        sctp = std::move(a.value());
+        auto r = sctp->connect(now);
+        if (!r) fail(r.error());
+    }
+
+    void open_pending_channels() {
+        if (!sctp) return;
+        for (auto& [id, ch] : channels) {
+            if (ch.open_requested || ch.info.created_by_remote || ch.info.state == DataChannelState::Closed) continue;
+            sctp::ChannelOptions o;
+            o.label = ch.info.label;
+            o.protocol = ch.info.init.protocol;
+            o.reliability.ordered = ch.info.init.ordered;
+            o.reliability.max_retransmits = ch.info.init.max_retransmits;
+            o.reliability.max_packet_life_time_ms = ch.info.init.max_packet_life_time_ms;
+            o.negotiated = ch.info.init.negotiated;
+            o.id = ch.info.init.id;
+            auto sid = sctp->open_channel(o);
+            ch.open_requested = true;
+            if (!sid) {
+                ch.info.state = DataChannelState::Closed;
+                emit(event::ChannelClosed{id, sid.error().message});
+                continue;
+            }
+            ch.info.stream_id = *sid;
+            by_stream[*sid] = id;
+        }
+    }
+
+    bool pump_agent() {
+        if (!agent) return false;
+        bool did = false;
+        while (auto e = agent->poll_event()) {
+            did = true;
+            std::visit(
+                [&](auto& ev) {
+                    using T = std::decay_t<decltype(ev)>;
+                    if constexpr (std::is_same_v<T, ice::CandidateGathered>) {
+                        local_candidates.push_back(ev.candidate);
+                        emit(event::LocalCandidate{IceCandidate{ev.candidate.to_sdp(), first_mid(), 0}});
+                    } else if constexpr (std::is_same_v<T, ice::GatheringStateChanged>) {
+                        IceGatheringState g = ev.state == ice::GatheringState::New ? IceGatheringState::New
+                                              : ev.state == ice::GatheringState::Gathering ? IceGatheringState::Gathering
+                                                                                            : IceGatheringState::Complete;
+                        if (g != gathering) {
+                            gathering = g;
+                            emit(event::IceGatheringStateChange{g});
+                        }
+                    } else if constexpr (std::is_same_v<T, ice::ConnectionStateChanged>) {
+                        const IceConnectionState s = from_ice(ev.state);
+                        if (s != ice_state) {
+                            ice_state = s;
+                            emit(event::IceConnectionStateChange{s});
+                            if (s == IceConnectionState::Failed && !failure)
+                                failure = make_error(ErrorCategory::NetworkError, "ice",
+                                                     "no candidate pair works (ICE failed)");
+                        }
+                        if ((s == IceConnectionState::Connected || s == IceConnectionState::Completed) && dtls &&
+                            !dtls_started && dtls->role() == dtls::Role::Client) {
+                            dtls_started = true;
+                            dtls->start(now);
+                        }
+                        update_pc_state();
+                    } else if constexpr (std::is_same_v<T, ice::SelectedPairChanged>) {
+                        stats.selected_local = ev.local.address;
+                        stats.selected_remote = ev.remote.address;
+                    }
+                },
+                *e);
+        }
+        while (auto t = agent->poll_transmit()) {
+            did = true;
+            ++stats.datagrams_sent;
+            stats.bytes_sent += t->bytes.size();
+            transmits.push_back(Transmit{t->local, t->remote, std::move(t->bytes)});
+        }
+        return did;
+    }
+
+    bool pump_dtls() {
+        if (!dtls) return false;
+        bool did = false;
+        while (auto e = dtls->poll_event()) {
+            did = true;
+            if (auto* c = std::get_if<dtls::DtlsConnected>(&*e)) {
+                (void)c;
+                dtls_connected = true;
+                update_pc_state();
+                start_sctp();
+            } else if (auto* d = std::get_if<dtls::DtlsApplicationData>(&*e)) {
+                if (sctp) sctp->handle_packet(now, d->data);
+            } else if (std::get_if<dtls::DtlsClosed>(&*e)) {
+                close_all_channels("the peer closed the DTLS connection");
+                dtls_connected = false;
+                closed_by_peer();
+            } else if (auto* f = std::get_if<dtls::DtlsFailed>(&*e)) {
+                fail(f->error);
+            }
+        }
+        while (auto d = dtls->poll_transmit()) {
+            did = true;
+            if (agent && !agent->send(*d)) ++stats.dtls_dropped;
+        }
+        return did;
+    }
+
+    void closed_by_peer() {
+        if (closed) return;
+        closed = true;
+        if (agent) agent->close();
+        update_pc_state();
+    }
+
+    void close_all_channels(const std::string& reason) {
+        for (auto& [id, ch] : channels) {
+            if (ch.info.state == DataChannelState::Closed) continue;
+            ch.info.state = DataChannelState::Closed;
+            emit(event::ChannelClosed{id, reason});
+        }
+    }
+
+    bool pump_sctp() {
+        if (!sctp) return false;
+        bool did = false;
+        while (true) {
+            bool round = false;
+            while (auto p = sctp->poll_transmit()) {
+                round = true;
+                if (dtls && dtls_connected) {
+                    auto r = dtls->send(*p);
+                    if (!r) RTCPP_LOG(LogLevel::Debug, "pc", "SCTP packet not sent: " << r.error().to_string());
+                }
+            }
+            while (auto e = sctp->poll_event()) {
+                round = true;
+                handle_sctp_event(*e);
+            }
+            if (!round) break;
+            did = true;
+        }
+        return did;
+    }
+
+    void handle_sctp_event(sctp::SctpEvent& e) {
+        std::visit(
+            [&](auto& ev) {
+                using T = std::decay_t<decltype(ev)>;
+                if constexpr (std::is_same_v<T, sctp::events::AssociationUp>) {
+                    sctp_up = true;
+                    open_pending_channels();
+                } else if constexpr (std::is_same_v<T, sctp::events::AssociationClosed>) {
+                    sctp_up = false;
+                    close_all_channels(ev.reason.empty() ? "the SCTP association closed" : ev.reason);
+                } else if constexpr (std::is_same_v<T, sctp::events::ChannelOpen>) {
+                    const ChannelId id = next_channel++;
+                    Channel ch;
+                    ch.info.channel = id;
+                    ch.info.label = ev.options.label;
+                    ch.info.init.protocol = ev.options.protocol;
+                    ch.info.init.ordered = ev.options.reliability.ordered;
+                    ch.info.init.max_retransmits = ev.options.reliability.max_retransmits;
+                    ch.info.init.max_packet_life_time_ms = ev.options.reliability.max_packet_life_time_ms;
+                    ch.info.stream_id = ev.stream_id;
+                    ch.info.state = DataChannelState::Open;
+                    ch.info.created_by_remote = true;
+                    ch.open_requested = true;
+                    by_stream[ev.stream_id] = id;
+                    channels[id] = ch;
+                    emit(event::DataChannel{ch.info});
+                } else if constexpr (std::is_same_v<T, sctp::events::ChannelOpened>) {
+                    auto it = by_stream.find(ev.stream_id);
+                    if (it == by_stream.end()) return;
+                    channels[it->second].info.state = DataChannelState::Open;
+                    emit(event::ChannelOpen{it->second});
+                } else if constexpr (std::is_same_v<T, sctp::events::MessageReceived>) {
+                    auto it = by_stream.find(ev.stream_id);
+                    if (it == by_stream.end()) return;
+                    ++stats.sctp_messages_received;
+                    emit(event::ChannelMessage{it->second, ev.binary, std::move(ev.data)});
+                } else if constexpr (std::is_same_v<T, sctp::events::ChannelClosed>) {
+                    auto it = by_stream.find(ev.stream_id);
+                    if (it == by_stream.end()) return;
+                    Channel& ch = channels[it->second];
+                    const ChannelId id = it->second;
+                    by_stream.erase(it);
+                    if (ch.info.state == DataChannelState::Closed) return;
+                    ch.info.state = DataChannelState::Closed;
+                    emit(event::ChannelClosed{id, ev.reason});
+                } else if constexpr (std::is_same_v<T, sctp::events::BufferedAmountLow>) {
+                    auto it = by_stream.find(ev.stream_id);
+                    if (it != by_stream.end()) emit(event::BufferedAmountLow{it->second});
+                }
+            },
+            e);
+    }
+
+    /// Moves data between the layers until none has anything left. Output ends up in transmits/events.
+    void process() {
+        for (int round = 0; round < 64; ++round) {
+            bool did = false;
+            did |= pump_sctp();
+            did |= pump_dtls();
+            did |= pump_agent();
+            if (!did) break;
+        }
+    }
+
+    void on_datagram(const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
+        ++stats.datagrams_received;
+        stats.bytes_received += bytes.size();
+        if (!agent) {
+            ++stats.stun_dropped;
+            return;
+        }
+        const ice::Input in = agent->handle_datagram(now, local, remote, bytes);
+        if (in == ice::Input::Stun) return;
+        if (in == ice::Input::Dropped) {
+            ++stats.stun_dropped;
+            return;
+        }
+        if (bytes.empty()) {
+            ++stats.datagrams_unknown;
+            return;
+        }
+        const uint8_t b = bytes[0];
+        if (b >= 20 && b <= 63) {
+            if (!dtls || !from_selected(remote)) {
+                ++stats.dtls_dropped;
+                return;
+            }
+            dtls_started = true; // a server starts with the client's first flight
+            dtls->handle_datagram(now, bytes);
+        } else if (b >= 128 && b <= 191) {
+            ++stats.media_dropped;
+        } else {
+            ++stats.datagrams_unknown;
+        }
+    }
+
+    /// DTLS is accepted only from the peer ICE selected, or, before the selection reaches us, from a pair whose
+    /// check succeeded: never from an address nobody authenticated.
+    bool from_selected(const SocketAddr& remote) const {
+        if (auto r = agent->selected_route()) {
+            if (r->remote == remote) return true;
+        }
+        for (const auto& p : agent->pair_stats())
+            if (p.state == ice::PairState::Succeeded && p.remote.address == remote) return true;
+        return false;
+    }
+
+    Timestamp next_timeout() const {
+        if (!transmits.empty() || !events.empty()) return now;
+        Timestamp t = Timestamp::plus_infinity();
+        if (agent) t = std::min(t, agent->poll_timeout());
+        if (dtls) t = std::min(t, dtls->poll_timeout());
+        if (sctp) t = std::min(t, sctp->poll_timeout());
+        return t;
+    }
+
+    std::optional<sdp::Description> with_candidates(const sdp::Description& d) const {
+        sdp::Description out = d;
+        const auto t = local_transport();
+        for (auto& m : out.media) {
+            if (m.rejected()) continue;
+            m.transport.candidates = t.candidates;
+            m.transport.end_of_candidates = t.end_of_candidates;
+        }
+        return out;
+    }
+};
+
+Result<IceServerUrl> parse_ice_server_url(std::string_view url, std::string_view username, std::string_view credential) {
+    auto bad = [&](const char* why) {
+        return make_error(ErrorCategory::SyntaxError, "pc", "invalid ICE server URL '" + std::string(url) + "': " + why);
+    };
+    IceServerUrl out;
+    std::string_view rest;
+    if (url.starts_with("stun:")) {
+        out.scheme = IceServerScheme::Stun;
+        rest = url.substr(5);
+    } else if (url.starts_with("turn:")) {
+        out.scheme = IceServerScheme::Turn;
+        rest = url.substr(5);
+    } else if (url.starts_with("turns:")) {
+        out.scheme = IceServerScheme::Turns;
+        out.transport = IceServerTransport::Tls;
+        rest = url.substr(6);
+    } else {
+        return bad("the scheme must be stun:, turn: or turns:");
+    }
+    if (auto q = rest.find('?'); q != std::string_view::npos) {
+        const std::string_view query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+        if (query == "transport=udp" && out.scheme == IceServerScheme::Turn) out.transport = IceServerTransport::Udp;
+        else if (query == "transport=tcp" && out.scheme != IceServerScheme::Stun)
+            out.transport = out.scheme == IceServerScheme::Turns ? IceServerTransport::Tls : IceServerTransport::Tcp;
+        else return bad("unsupported query");
+    }
+    const uint16_t default_port = out.scheme == IceServerScheme::Turns ? 5349 : 3478;
+    std::string host_port(rest);
+    const bool has_port = !host_port.empty() && (host_port.back() != ']') &&
+                          (host_port.front() == '[' ? host_port.find("]:") != std::string::npos
+                                                    : host_port.find(':') != std::string::npos);
+    if (!has_port) {
+        if (!host_port.empty() && host_port.front() != '[' && host_port.find(':') == std::string::npos)
+            host_port += ":" + std::to_string(default_port);
+        else
+            host_port += ":" + std::to_string(default_port);
+    }
+    auto addr = SocketAddr::parse(host_port);
+    if (!addr) return bad("the host must be an IP address (rtcpp does no DNS)");
+    out.address = *addr;
+    if (out.scheme != IceServerScheme::Stun && (username.empty() || credential.empty()))
+        return bad("TURN needs a username and a credential");
+    out.username = std::string(username);
+    out.credential = std::string(credential);
+    return out;
+}
+
+Result<std::unique_ptr<Session>> Session::create(const Configuration& config) {
+    std::optional<Certificate> cert = config.certificate;
+    if (!cert) {
+        auto c = Certificate::process_default();
+        if (!c) return c.error();
+        cert = *c;
+    }
+    for (const auto& s : config.ice_servers)
+        for (const auto& u : s.urls) {
+            auto parsed = parse_ice_server_url(u, s.username, s.credential);
+            if (!parsed) return parsed.error();
+        }
+    return std::unique_ptr<Session>(new Session(std::make_unique<Impl>(config, std::move(*cert))));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+void Session::add_local_address(const SocketAddr& local) {
+    auto& m = *impl_;
+    for (const auto& a : m.local_addresses)
+        if (a == local) return;
+    m.local_addresses.push_back(local);
+    if (m.agent) {
+        m.agent->add_host_address(local);
+        m.process();
+    }
+}
+
+Result<SessionDescription> Session::create_offer() {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    if (m.signaling != SignalingState::Stable && m.signaling != SignalingState::HaveLocalOffer)
+        return state_error("cannot create an offer in signaling state " + std::string(to_string(m.signaling)));
+    m.ensure_agent(m.agent ? m.agent->role() : ice::Role::Controlling);
+    if (m.restart_wanted && m.agent) {
+        m.agent->restart(m.now);
+        m.credentials = m.agent->local_credentials();
+        m.local_candidates.clear();
+        m.restart_wanted = false;
+        m.process();
+    }
+    m.negotiator->set_local_transport(m.local_transport());
+    m.negotiator->set_data_channel(!m.channels.empty());
+    if (m.negotiator->has_pending_offer()) m.negotiator->rollback();
+    auto d = m.negotiator->create_offer();
+    if (!d) return d.error();
+    m.created_offer = *d;
+    return SessionDescription{SdpType::Offer, sdp::serialize(*d)};
+}
+
+Result<SessionDescription> Session::create_answer() {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    if (m.signaling != SignalingState::HaveRemoteOffer)
+        return state_error("cannot create an answer in signaling state " + std::string(to_string(m.signaling)));
+    if (!m.created_answer) {
+        m.ensure_agent(m.pending_remote_offer->ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
+        m.negotiator->set_local_transport(m.local_transport());
+        auto a = m.negotiator->answer(*m.pending_remote_offer);
+        if (!a) return a.error();
+        m.created_answer = std::move(a.value());
+    }
+    return SessionDescription{SdpType::Answer, sdp::serialize(m.created_answer->description)};
+}
+
+Result<void> Session::set_local_description(const SessionDescription& description) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    switch (description.type) {
+    case SdpType::Offer: {
+        if (m.signaling != SignalingState::Stable && m.signaling != SignalingState::HaveLocalOffer)
+            return state_error("cannot apply a local offer in signaling state " + std::string(to_string(m.signaling)));
+        if (!m.created_offer) {
+            auto o = create_offer();
+            if (!o) return o.error();
+        }
+        m.local_desc = m.created_offer;
+        m.local_type = SdpType::Offer;
+        m.set_signaling(SignalingState::HaveLocalOffer);
+        return {};
+    }
+    case SdpType::Answer:
+    case SdpType::Pranswer: {
+        if (m.signaling != SignalingState::HaveRemoteOffer)
+            return state_error("cannot apply a local answer in signaling state " + std::string(to_string(m.signaling)));
+        if (!m.created_answer) {
+            auto a = create_answer();
+            if (!a) return a.error();
+        }
+        m.local_desc = m.created_answer->description;
+        m.local_type = SdpType::Answer;
+        m.remote_desc = m.pending_remote_offer;
+        m.negotiated = m.created_answer->negotiated;
+        m.created_answer.reset();
+        m.pending_remote_offer.reset();
+        m.created_offer.reset();
+        m.set_signaling(SignalingState::Stable);
+        return m.apply_negotiated();
+    }
+    case SdpType::Rollback:
+        if (m.signaling == SignalingState::HaveLocalOffer) {
+            m.negotiator->rollback();
+            m.created_offer.reset();
+            m.local_desc.reset();
+            m.set_signaling(SignalingState::Stable);
+            return {};
+        }
+        return state_error("nothing to roll back");
+    }
+    return {};
+}
+
+Result<void> Session::set_remote_description(const SessionDescription& description) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    if (description.type == SdpType::Rollback) {
+        if (m.signaling != SignalingState::HaveRemoteOffer) return state_error("nothing to roll back");
+        m.pending_remote_offer.reset();
+        m.created_answer.reset();
+        m.set_signaling(SignalingState::Stable);
+        return {};
+    }
+    auto parsed = sdp::parse(description.sdp);
+    if (!parsed) return parsed.error();
+    if (description.type == SdpType::Offer) {
+        if (m.signaling != SignalingState::Stable && m.signaling != SignalingState::HaveRemoteOffer)
+            return state_error("cannot apply a remote offer in signaling state " + std::string(to_string(m.signaling)));
+        m.pending_remote_offer = std::move(parsed.value());
+        m.created_answer.reset();
+        m.remote_type = SdpType::Offer;
+        m.ensure_agent(m.pending_remote_offer->ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
+        m.set_signaling(SignalingState::HaveRemoteOffer);
+        return {};
+    }
+    if (m.signaling != SignalingState::HaveLocalOffer)
+        return state_error("cannot apply a remote answer in signaling state " + std::string(to_string(m.signaling)));
+    auto n = m.negotiator->apply_answer(*parsed);
+    if (!n) return n.error();
+    m.negotiated = std::move(n.value());
+    m.remote_desc = std::move(parsed.value());
+    m.remote_type = description.type;
+    m.created_offer.reset();
+    m.set_signaling(SignalingState::Stable);
+    return m.apply_negotiated();
+}
+
+Result<void> Session::add_ice_candidate(const IceCandidate& candidate) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    if (!m.remote_desc && !m.pending_remote_offer)
+        return state_error("a remote description is needed before candidates");
+    if (!m.agent) return state_error("ICE has not started");
+    if (candidate.candidate.empty()) {
+        m.agent->end_of_remote_candidates();
+    } else {
+        auto r = m.agent->add_remote_candidate(candidate.candidate);
+        if (!r) return make_error(ErrorCategory::OperationError, "ice", r.error().message);
+    }
+    m.process();
+    return {};
+}
+
+std::optional<SessionDescription> Session::local_description() const {
+    auto& m = *impl_;
+    if (!m.local_desc) return std::nullopt;
+    return SessionDescription{m.local_type, sdp::serialize(*m.with_candidates(*m.local_desc))};
+}
+
+std::optional<SessionDescription> Session::remote_description() const {
+    auto& m = *impl_;
+    const sdp::Description* d = m.pending_remote_offer ? &*m.pending_remote_offer : m.remote_desc ? &*m.remote_desc : nullptr;
+    if (!d) return std::nullopt;
+    return SessionDescription{m.pending_remote_offer ? SdpType::Offer : m.remote_type, sdp::serialize(*d)};
+}
+
+void Session::restart_ice() {
+    impl_->restart_wanted = true;
+    impl_->emit(event::NegotiationNeeded{});
+}
+
+Result<ChannelId> Session::create_data_channel(std::string_view label, const DataChannelInit& init) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    if (init.max_retransmits && init.max_packet_life_time_ms)
+        return make_error(ErrorCategory::TypeError, "pc", "maxRetransmits and maxPacketLifeTime are exclusive");
+    if (init.negotiated && !init.id)
+        return make_error(ErrorCategory::TypeError, "pc", "a negotiated channel needs an id");
+    if (label.size() > 65535 || init.protocol.size() > 65535)
+        return make_error(ErrorCategory::TypeError, "pc", "label or protocol longer than 65535 bytes");
+    const bool first = m.channels.empty();
+    const ChannelId id = m.next_channel++;
+    Impl::Channel ch;
+    ch.info.channel = id;
+    ch.info.label = std::string(label);
+    ch.info.init = init;
+    m.channels[id] = ch;
+    if (m.sctp_up) {
+        m.open_pending_channels();
+        m.process();
+    } else if (first && !m.data_media()) {
+        m.negotiator->set_data_channel(true);
+        m.emit(event::NegotiationNeeded{});
+    }
+    return id;
+}
+
+Result<void> Session::send(ChannelId channel, std::span<const uint8_t> data) {
+    auto& m = *impl_;
+    auto it = m.channels.find(channel);
+    if (it == m.channels.end()) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such channel");
+    if (it->second.info.state != DataChannelState::Open || !m.sctp || !it->second.info.stream_id)
+        return state_error("the channel is not open");
+    auto r = m.sctp->send(*it->second.info.stream_id, data, true);
+    if (!r) return r;
+    ++m.stats.sctp_messages_sent;
+    m.process();
+    return {};
+}
+
+Result<void> Session::send_text(ChannelId channel, std::string_view text) {
+    auto& m = *impl_;
+    auto it = m.channels.find(channel);
+    if (it == m.channels.end()) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such channel");
+    if (it->second.info.state != DataChannelState::Open || !m.sctp || !it->second.info.stream_id)
+        return state_error("the channel is not open");
+    auto r = m.sctp->send_text(*it->second.info.stream_id, text);
+    if (!r) return r;
+    ++m.stats.sctp_messages_sent;
+    m.process();
+    return {};
+}
+
+Result<void> Session::close_channel(ChannelId channel) {
+    auto& m = *impl_;
+    auto it = m.channels.find(channel);
+    if (it == m.channels.end()) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such channel");
+    Impl::Channel& ch = it->second;
+    if (ch.info.state == DataChannelState::Closed || ch.info.state == DataChannelState::Closing) return {};
+    if (m.sctp && ch.info.stream_id) {
+        ch.info.state = DataChannelState::Closing;
+        auto r = m.sctp->close_channel(*ch.info.stream_id);
+        m.process();
+        return r;
+    }
+    ch.info.state = DataChannelState::Closed;
+    m.emit(event::ChannelClosed{channel, "closed before it opened"});
+    return {};
+}
+
+std::optional<ChannelInfo> Session::channel_info(ChannelId channel) const {
+    auto it = impl_->channels.find(channel);
+    if (it == impl_->channels.end()) return std::nullopt;
+    ChannelInfo info = it->second.info;
+    if (impl_->sctp && info.stream_id) {
+        if (auto s = impl_->sctp->channel_state(*info.stream_id)) info.state = from_sctp(*s);
+    }
+    return info;
+}
+
+size_t Session::buffered_amount(ChannelId channel) const {
+    auto it = impl_->channels.find(channel);
+    if (it == impl_->channels.end() || !impl_->sctp || !it->second.info.stream_id) return 0;
+    return impl_->sctp->buffered_amount(*it->second.info.stream_id);
+}
+
+void Session::set_buffered_amount_low_threshold(ChannelId channel, size_t bytes) {
+    auto it = impl_->channels.find(channel);
+    if (it == impl_->channels.end() || !impl_->sctp || !it->second.info.stream_id) return;
+    impl_->sctp->set_buffered_amount_low_threshold(*it->second.info.stream_id, bytes);
+}
+
+uint64_t Session::max_message_size() const {
+    if (impl_->sctp) return impl_->sctp->max_message_size();
+    if (auto* d = impl_->data_media()) return d->remote_max_message_size;
+    return 65536;
+}
+
+void Session::close() {
+    auto& m = *impl_;
+    if (m.closed) return;
+    m.close_all_channels("the session was closed");
+    if (m.sctp) {
+        m.sctp->abort(m.now, "the session was closed");
+        m.pump_sctp();
+    }
+    if (m.dtls && m.dtls_connected) {
+        m.dtls->close();
+        while (auto d = m.dtls->poll_transmit())
+            if (m.agent) m.agent->send(*d);
+    }
+    if (m.agent) {
+        while (auto t = m.agent->poll_transmit()) m.transmits.push_back(Transmit{t->local, t->remote, std::move(t->bytes)});
+        m.agent->close();
+    }
+    m.closed = true;
+    m.set_signaling(SignalingState::Closed);
+    if (m.ice_state != IceConnectionState::Closed) {
+        m.ice_state = IceConnectionState::Closed;
+        m.emit(event::IceConnectionStateChange{IceConnectionState::Closed});
+    }
+    m.update_pc_state();
+}
+
+void Session::handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote,
+                              std::span<const uint8_t> bytes) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    if (m.closed) return;
+    m.on_datagram(local, remote, bytes);
+    m.process();
+}
+
+void Session::handle_timeout(Timestamp now) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    if (m.closed) return;
+    if (m.agent) m.agent->handle_timeout(m.now);
+    if (m.dtls) m.dtls->handle_timeout(m.now);
+    if (m.sctp) m.sctp->handle_timeout(m.now);
+    m.process();
+}
+
+std::optional<Transmit> Session::poll_transmit() {
+    auto& q = impl_->transmits;
+    if (q.empty()) return std::nullopt;
+    Transmit t = std::move(q.front());
+    q.pop_front();
+    return t;
+}
+
+std::optional<SessionEvent> Session::poll_event() {
+    auto& q = impl_->events;
+    if (q.empty()) return std::nullopt;
+    SessionEvent e = std::move(q.front());
+    q.pop_front();
+    return e;
+}
+
+Timestamp Session::poll_timeout() const {
+    if (impl_->closed && impl_->transmits.empty() && impl_->events.empty()) return Timestamp::plus_infinity();
+    return impl_->next_timeout();
+}
+
+Output Session::poll() {
+    if (auto t = poll_transmit()) return std::move(*t);
+    if (auto e = poll_event()) return std::move(*e);
+    return Timeout{poll_timeout()};
+}
+
+SignalingState Session::signaling_state() const { return impl_->signaling; }
+IceGatheringState Session::ice_gathering_state() const { return impl_->gathering; }
+IceConnectionState Session::ice_connection_state() const { return impl_->ice_state; }
+PeerConnectionState Session::connection_state() const { return impl_->pc_state; }
+
+SessionStats Session::stats() const {
+    SessionStats s = impl_->stats;
+    if (impl_->agent) {
+        if (auto p = impl_->agent->selected_pair()) {
+            s.selected_local = p->local.address;
+            s.selected_remote = p->remote.address;
+            s.rtt = p->current_rtt;
+        }
+    }
+    return s;
+}
+
+} // namespace rtcpp

@@ -1,0 +1,87 @@
+// Test helper: a rtcpp::Session as a simulated-network endpoint, with its events collected and signaling (trickled
+// candidates) forwarded to a peer.
+#pragma once
+
+#include "sim/network.hpp"
+
+#include <rtcpp/session.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rtcpp::test {
+
+class SessionPeer : public sim::Endpoint {
+public:
+    SessionPeer(std::string name, Configuration config, std::vector<SocketAddr> addresses)
+        : name_(std::move(name)), addresses_(std::move(addresses)) {
+        auto s = Session::create(config);
+        if (!s) throw std::runtime_error(s.error().to_string());
+        session = std::move(s.value());
+        for (const auto& a : addresses_) session->add_local_address(a);
+    }
+
+    void handle_datagram(Timestamp now, const sim::Datagram& d) override {
+        session->handle_datagram(now, d.to, d.from, d.bytes);
+        drain_events();
+    }
+    void handle_timeout(Timestamp now) override {
+        session->handle_timeout(now);
+        drain_events();
+    }
+    std::optional<sim::Datagram> poll_transmit() override {
+        auto t = session->poll_transmit();
+        if (!t) return std::nullopt;
+        return sim::Datagram{t->local, t->remote, std::move(t->bytes)};
+    }
+    Timestamp poll_timeout() override { return session->poll_timeout(); }
+
+    /// Collects events produced by commands too; call after any command.
+    void drain_events() {
+        while (auto e = session->poll_event()) {
+            if (auto* c = std::get_if<event::LocalCandidate>(&*e)) {
+                if (on_candidate) on_candidate(c->candidate);
+            }
+            if (on_event) on_event(*e);
+            events.push_back(std::move(*e));
+        }
+    }
+
+    template <class T>
+    std::vector<T> events_of() const {
+        std::vector<T> out;
+        for (const auto& e : events)
+            if (auto* x = std::get_if<T>(&e)) out.push_back(*x);
+        return out;
+    }
+    template <class T>
+    bool has() const {
+        return !events_of<T>().empty();
+    }
+
+    std::string name_;
+    std::vector<SocketAddr> addresses_;
+    std::unique_ptr<Session> session;
+    std::vector<SessionEvent> events;
+    std::function<void(const IceCandidate&)> on_candidate;
+    std::function<void(const SessionEvent&)> on_event;
+};
+
+/// Runs a full offer/answer between two peers (offerer first), trickling candidates between them.
+inline void negotiate(SessionPeer& offerer, SessionPeer& answerer) {
+    offerer.on_candidate = [&](const IceCandidate& c) { (void)answerer.session->add_ice_candidate(c); };
+    answerer.on_candidate = [&](const IceCandidate& c) { (void)offerer.session->add_ice_candidate(c); };
+    auto offer = offerer.session->create_offer();
+    if (!offer) throw std::runtime_error(offer.error().to_string());
+    if (auto r = offerer.session->set_local_description(*offer); !r) throw std::runtime_error(r.error().to_string());
+    if (auto r = answerer.session->set_remote_description(*offer); !r) throw std::runtime_error(r.error().to_string());
+    auto answer = answerer.session->create_answer();
+    if (!answer) throw std::runtime_error(answer.error().to_string());
+    if (auto r = answerer.session->set_local_description(*answer); !r) throw std::runtime_error(r.error().to_string());
+    if (auto r = offerer.session->set_remote_description(*answer); !r) throw std::runtime_error(r.error().to_string());
+    offerer.drain_events();
+    answerer.drain_events();
+}
+
+} // namespace rtcpp::test
