@@ -1,0 +1,27 @@
+#include "rtp/opus_payload.hpp"
+
+namespace rtcpp::rtp {
+
+Result<std::vector<RtpPayload>> OpusPacketizer::packetize(ByteView frame, size_t max_payload_size) {
+    if (frame.empty()) return make_error(ErrorCategory::DataError, "rtp", "empty Opus frame");
+    if (frame.size() > max_payload_size) {
+        return make_error(ErrorCategory::RangeError, "rtp", "Opus frame larger than the payload size");
+    }
+    std::vector<RtpPayload> out(1);
+    out[0].data.assign(frame.begin(), frame.end());
+    // For audio the marker means "first packet of a talkspurt" (RFC 3551 §4.1): the sender decides, not us.
+    out[0].marker = false;
+    return out;
+}
+
+bool OpusDepacketizer::depacketize(ByteView payload, bool, std::vector<uint8_t>& frame, PayloadInfo& info) {
+    if (payload.empty()) return false;
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    info.frame_start = true;
+    info.frame_end = true;
+    // Every Opus packet decodes on its own.
+    info.keyframe = true;
+    return true;
+}
+
+} // namespace rtcpp::rtp
