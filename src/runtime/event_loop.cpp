@@ -233,3 +233,17 @@ void EventLoop::unwatch(int fd) {
 }
 
 } // namespace rtcpp::runtime
+
+namespace rtcpp::runtime {
+Result<std::shared_ptr<EventLoop>> shared_event_loop() {
+    static std::mutex mutex;
+    static std::weak_ptr<EventLoop> shared;
+    std::lock_guard lock(mutex);
+    if (auto loop = shared.lock()) return loop;
+    auto created = EventLoop::create();
+    if (!created) return created.error();
+    std::shared_ptr<EventLoop> loop(std::move(created.value()));
+    shared = loop;
+    return loop;
+}
+} // namespace rtcpp::runtime

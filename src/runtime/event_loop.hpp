@@ -56,3 +56,9 @@ private:
 };
 
 } // namespace rtcpp::runtime
+
+namespace rtcpp::runtime {
+/// The process-wide loop shared by every PeerConnection (usrsctp wants all its calls on one thread). Created on
+/// first use, destroyed when the last user lets go.
+Result<std::shared_ptr<EventLoop>> shared_event_loop();
+} // namespace rtcpp::runtime

@@ -1,0 +1,488 @@
+// The runtime facade: a Session driven from the shared event loop over real UDP sockets.
+//
+// Events from the Session are never delivered from inside the driver's read or timer path: they are queued and
+// handed to the user from a separate task posted to the loop. A callback may therefore close or destroy the
+// PeerConnection (which tears down the driver) without pulling the floor from under code that is still running.
+#include <rtcpp/peer_connection.hpp>
+
+#include "runtime/driver.hpp"
+#include "runtime/event_loop.hpp"
+#include "runtime/udp_socket.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+namespace rtcpp {
+
+struct DataChannel::Impl {
+    std::weak_ptr<PeerConnection::Impl> pc;
+    ChannelId id = 0;
+    std::function<void()> on_open;
+    std::function<void(std::span<const uint8_t>, bool)> on_message;
+    std::function<void(const std::string&)> on_close;
+    std::function<void()> on_buffered_amount_low;
+};
+
+struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<PeerConnection::Impl> {
+    std::shared_ptr<runtime::EventLoop> loop;
+    std::unique_ptr<Session> session;
+    std::unique_ptr<runtime::Driver> driver;
+    std::vector<SocketAddr> addresses;
+    std::map<ChannelId, std::shared_ptr<DataChannel::Impl>> channels;
+    std::deque<SessionEvent> pending;
+    bool dispatch_scheduled = false;
+    // Final states, kept after the session is released by close().
+    bool closed = false;
+
+    std::function<void(const IceCandidate&)> on_local_candidate;
+    std::function<void(IceGatheringState)> on_gathering;
+    std::function<void(SignalingState)> on_signaling;
+    std::function<void(IceConnectionState)> on_ice;
+    std::function<void(PeerConnectionState, const std::optional<Error>&)> on_state;
+    std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;
+    std::function<void()> on_negotiation_needed;
+
+    bool queue_mode = false;
+    std::mutex queue_mutex;
+    std::condition_variable queue_cv;
+    std::deque<PeerConnection::Event> queue;
+
+    // ---- SansIoCore, called by the driver on the loop thread ----
+    void handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes) override {
+        if (!session) return;
+        session->handle_datagram(now, local, remote, bytes);
+        collect();
+    }
+    void handle_timeout(Timestamp now) override {
+        if (!session) return;
+        session->handle_timeout(now);
+        collect();
+    }
+    std::optional<runtime::Transmit> poll_transmit() override {
+        if (!session) return std::nullopt;
+        auto t = session->poll_transmit();
+        if (!t) return std::nullopt;
+        return runtime::Transmit{t->local, t->remote, std::move(t->bytes)};
+    }
+    Timestamp poll_timeout() override { return session ? session->poll_timeout() : Timestamp::plus_infinity(); }
+
+    /// Runs `f` on the loop thread (inline when already there) and returns its result.
+    template <class F>
+    auto call(F&& f) -> decltype(f()) {
+        using R = decltype(f());
+        if (loop->in_loop_thread()) return f();
+        std::optional<R> result;
+        loop->run_sync([&] { result.emplace(f()); });
+        if (!result) {
+            if constexpr (std::is_constructible_v<R, Error>)
+                return R(make_error(ErrorCategory::InvalidStateError, "pc", "the event loop has stopped"));
+            else
+                return R{};
+        }
+        return std::move(*result);
+    }
+    template <class F>
+    void call_void(F&& f) {
+        if (loop->in_loop_thread()) f();
+        else loop->run_sync(f);
+    }
+
+    /// After a command: send what the session queued, re-arm its timer, and schedule event delivery.
+    void after_command() {
+        if (driver) driver->kick();
+        collect();
+    }
+
+    void collect() {
+        if (!session) return;
+        while (auto e = session->poll_event()) pending.push_back(std::move(*e));
+        if (pending.empty() || dispatch_scheduled) return;
+        dispatch_scheduled = true;
+        std::weak_ptr<Impl> weak = shared_from_this();
+        loop->post([weak] {
+            if (auto self = weak.lock()) self->dispatch();
+        });
+    }
+
+    std::shared_ptr<DataChannel::Impl> channel_impl(ChannelId id) {
+        auto it = channels.find(id);
+        if (it != channels.end()) return it->second;
+        auto c = std::make_shared<DataChannel::Impl>();
+        c->pc = weak_from_this();
+        c->id = id;
+        channels[id] = c;
+        return c;
+    }
+
+    void dispatch() {
+        dispatch_scheduled = false;
+        auto keep_alive = shared_from_this(); // a callback may drop the PeerConnection
+        while (!pending.empty()) {
+            SessionEvent e = std::move(pending.front());
+            pending.pop_front();
+            deliver(e);
+        }
+    }
+
+    void deliver(SessionEvent& e) {
+        std::shared_ptr<DataChannel> handle;
+        if (auto* dc = std::get_if<event::DataChannel>(&e)) handle = std::make_shared<DataChannel>(channel_impl(dc->info.channel));
+        if (queue_mode) {
+            std::lock_guard lock(queue_mutex);
+            queue.push_back({std::move(e), handle});
+            queue_cv.notify_all();
+            return;
+        }
+        std::visit(
+            [&](auto& ev) {
+                using T = std::decay_t<decltype(ev)>;
+                if constexpr (std::is_same_v<T, event::LocalCandidate>) {
+                    if (on_local_candidate) on_local_candidate(ev.candidate);
+                } else if constexpr (std::is_same_v<T, event::IceGatheringStateChange>) {
+                    if (on_gathering) on_gathering(ev.state);
+                } else if constexpr (std::is_same_v<T, event::SignalingStateChange>) {
+                    if (on_signaling) on_signaling(ev.state);
+                } else if constexpr (std::is_same_v<T, event::IceConnectionStateChange>) {
+                    if (on_ice) on_ice(ev.state);
+                } else if constexpr (std::is_same_v<T, event::ConnectionStateChange>) {
+                    if (on_state) on_state(ev.state, ev.error);
+                } else if constexpr (std::is_same_v<T, event::DataChannel>) {
+                    if (on_data_channel) on_data_channel(handle);
+                } else if constexpr (std::is_same_v<T, event::ChannelOpen>) {
+                    auto c = channel_impl(ev.channel);
+                    if (auto cb = c->on_open) cb();
+                } else if constexpr (std::is_same_v<T, event::ChannelMessage>) {
+                    auto c = channel_impl(ev.channel);
+                    if (auto cb = c->on_message) cb(ev.data, ev.binary);
+                } else if constexpr (std::is_same_v<T, event::ChannelClosed>) {
+                    auto c = channel_impl(ev.channel);
+                    if (auto cb = c->on_close) cb(ev.reason);
+                } else if constexpr (std::is_same_v<T, event::BufferedAmountLow>) {
+                    auto c = channel_impl(ev.channel);
+                    if (auto cb = c->on_buffered_amount_low) cb();
+                } else if constexpr (std::is_same_v<T, event::NegotiationNeeded>) {
+                    if (on_negotiation_needed) on_negotiation_needed();
+                }
+            },
+            e);
+    }
+
+    void close() {
+        if (closed) return;
+        closed = true;
+        if (session) {
+            session->close();
+            if (driver) driver->kick(); // close_notify and the SCTP abort leave now
+            collect();
+        }
+        // Sockets and protocol state go now, on the loop thread (usrsctp is single-threaded). Events already
+        // collected are still delivered.
+        driver.reset();
+        session.reset();
+    }
+
+    ~Impl() override {
+        // Normally close() ran on the loop thread. If the last reference dies elsewhere, do it there now.
+        if (!closed && loop) {
+            if (loop->in_loop_thread()) close();
+            else loop->run_sync([this] { close(); });
+        }
+    }
+};
+
+Result<std::unique_ptr<PeerConnection>> PeerConnection::create(const Configuration& config) {
+    auto loop = runtime::shared_event_loop();
+    if (!loop) return loop.error();
+    auto session = Session::create(config);
+    if (!session) return session.error();
+
+    std::vector<runtime::UdpSocket> sockets;
+    auto bind_one = [&](const IpAddr& ip) -> Result<void> {
+        Result<runtime::UdpSocket> s = (config.port_range_begin && config.port_range_end)
+                                           ? runtime::UdpSocket::bind_in_range(ip, config.port_range_begin,
+                                                                               config.port_range_end)
+                                           : runtime::UdpSocket::bind(SocketAddr(ip, 0));
+        if (!s) return s.error();
+        sockets.push_back(std::move(s.value()));
+        return {};
+    };
+    if (config.bind_address && !config.bind_address->is_unspecified()) {
+        if (auto r = bind_one(*config.bind_address); !r) return r.error();
+    } else {
+        auto ifs = runtime::list_interfaces(config.include_loopback);
+        if (!ifs) return ifs.error();
+        for (const auto& i : *ifs) {
+            if (config.bind_address && config.bind_address->family() != i.address.family()) continue;
+            (void)bind_one(i.address); // an address that cannot be bound is skipped, as browsers do
+        }
+    }
+    if (sockets.empty())
+        return make_error(ErrorCategory::NetworkError, "pc",
+                          "no usable local address to bind (set include_loopback for loopback-only hosts)");
+
+    auto impl = std::make_shared<Impl>();
+    impl->loop = std::move(loop.value());
+    impl->session = std::move(session.value());
+    Result<void> setup;
+    impl->loop->run_sync([&] {
+        impl->driver = std::make_unique<runtime::Driver>(*impl->loop, *impl);
+        for (auto& s : sockets) {
+            impl->addresses.push_back(s.local_address());
+            impl->session->add_local_address(s.local_address());
+            auto r = impl->driver->add_socket(std::move(s));
+            if (!r) setup = r;
+        }
+    });
+    if (!setup) return setup.error();
+    return std::unique_ptr<PeerConnection>(new PeerConnection(std::move(impl)));
+}
+
+PeerConnection::PeerConnection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PeerConnection::~PeerConnection() {
+    auto impl = impl_;
+    impl->call_void([&] { impl->close(); });
+}
+
+#define RTCPP_PC_SESSION_OR_FAIL(impl)                                                                     \
+    if (!(impl)->session) return make_error(ErrorCategory::InvalidStateError, "pc", "the connection is closed")
+
+Result<SessionDescription> PeerConnection::create_offer() {
+    return impl_->call([&]() -> Result<SessionDescription> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->create_offer();
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<SessionDescription> PeerConnection::create_answer() {
+    return impl_->call([&]() -> Result<SessionDescription> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->create_answer();
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::set_local_description(const SessionDescription& d) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->set_local_description(d);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::set_remote_description(const SessionDescription& d) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->set_remote_description(d);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::add_ice_candidate(const IceCandidate& c) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->add_ice_candidate(c);
+        impl_->after_command();
+        return r;
+    });
+}
+
+std::optional<SessionDescription> PeerConnection::local_description() const {
+    return impl_->call([&]() -> std::optional<SessionDescription> {
+        if (!impl_->session) return std::nullopt;
+        return impl_->session->local_description();
+    });
+}
+
+void PeerConnection::restart_ice() {
+    impl_->call_void([&] {
+        if (!impl_->session) return;
+        impl_->session->restart_ice();
+        impl_->after_command();
+    });
+}
+
+Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std::string_view label,
+                                                                         const DataChannelInit& init) {
+    return impl_->call([&]() -> Result<std::shared_ptr<DataChannel>> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto id = impl_->session->create_data_channel(label, init);
+        if (!id) return id.error();
+        auto handle = std::make_shared<DataChannel>(impl_->channel_impl(*id));
+        impl_->after_command();
+        return handle;
+    });
+}
+
+void PeerConnection::close() {
+    impl_->call_void([&] { impl_->close(); });
+}
+
+SignalingState PeerConnection::signaling_state() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->signaling_state() : SignalingState::Closed; });
+}
+IceGatheringState PeerConnection::ice_gathering_state() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->ice_gathering_state() : IceGatheringState::Complete; });
+}
+IceConnectionState PeerConnection::ice_connection_state() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->ice_connection_state() : IceConnectionState::Closed; });
+}
+PeerConnectionState PeerConnection::connection_state() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->connection_state() : PeerConnectionState::Closed; });
+}
+SessionStats PeerConnection::stats() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->stats() : SessionStats{}; });
+}
+std::vector<SocketAddr> PeerConnection::local_addresses() const {
+    return impl_->call([&] { return impl_->addresses; });
+}
+
+void PeerConnection::on_local_candidate(std::function<void(const IceCandidate&)> cb) {
+    impl_->call_void([&] { impl_->on_local_candidate = std::move(cb); });
+}
+void PeerConnection::on_ice_gathering_state_change(std::function<void(IceGatheringState)> cb) {
+    impl_->call_void([&] { impl_->on_gathering = std::move(cb); });
+}
+void PeerConnection::on_signaling_state_change(std::function<void(SignalingState)> cb) {
+    impl_->call_void([&] { impl_->on_signaling = std::move(cb); });
+}
+void PeerConnection::on_ice_connection_state_change(std::function<void(IceConnectionState)> cb) {
+    impl_->call_void([&] { impl_->on_ice = std::move(cb); });
+}
+void PeerConnection::on_connection_state_change(
+    std::function<void(PeerConnectionState, const std::optional<Error>&)> cb) {
+    impl_->call_void([&] { impl_->on_state = std::move(cb); });
+}
+void PeerConnection::on_data_channel(std::function<void(std::shared_ptr<DataChannel>)> cb) {
+    impl_->call_void([&] { impl_->on_data_channel = std::move(cb); });
+}
+void PeerConnection::on_negotiation_needed(std::function<void()> cb) {
+    impl_->call_void([&] { impl_->on_negotiation_needed = std::move(cb); });
+}
+
+void PeerConnection::use_event_queue() {
+    impl_->call_void([&] { impl_->queue_mode = true; });
+}
+
+std::optional<PeerConnection::Event> PeerConnection::next_event(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->queue_mutex);
+    if (!impl_->queue_cv.wait_for(lock, timeout, [&] { return !impl_->queue.empty(); })) return std::nullopt;
+    Event e = std::move(impl_->queue.front());
+    impl_->queue.pop_front();
+    return e;
+}
+
+std::shared_ptr<DataChannel> PeerConnection::channel(ChannelId id) const {
+    return impl_->call([&] { return std::make_shared<DataChannel>(impl_->channel_impl(id)); });
+}
+
+// ---- DataChannel ----
+
+DataChannel::DataChannel(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DataChannel::~DataChannel() = default;
+
+namespace {
+template <class R, class F>
+R with_pc(const std::shared_ptr<DataChannel::Impl>& c, R fallback, F&& f) {
+    auto pc = c->pc.lock();
+    if (!pc) return fallback;
+    return pc->call([&]() -> R {
+        if (!pc->session) return fallback;
+        return f(*pc);
+    });
+}
+} // namespace
+
+std::string DataChannel::label() const {
+    return with_pc<std::string>(impl_, "", [&](PeerConnection::Impl& pc) {
+        auto i = pc.session->channel_info(impl_->id);
+        return i ? i->label : std::string();
+    });
+}
+std::string DataChannel::protocol() const {
+    return with_pc<std::string>(impl_, "", [&](PeerConnection::Impl& pc) {
+        auto i = pc.session->channel_info(impl_->id);
+        return i ? i->init.protocol : std::string();
+    });
+}
+std::optional<uint16_t> DataChannel::id() const {
+    return with_pc<std::optional<uint16_t>>(impl_, std::nullopt, [&](PeerConnection::Impl& pc) {
+        auto i = pc.session->channel_info(impl_->id);
+        return i ? i->stream_id : std::nullopt;
+    });
+}
+DataChannelState DataChannel::state() const {
+    return with_pc<DataChannelState>(impl_, DataChannelState::Closed, [&](PeerConnection::Impl& pc) {
+        auto i = pc.session->channel_info(impl_->id);
+        return i ? i->state : DataChannelState::Closed;
+    });
+}
+Result<void> DataChannel::send(std::span<const uint8_t> data) {
+    return with_pc<Result<void>>(impl_, make_error(ErrorCategory::InvalidStateError, "pc", "the connection is closed"),
+                                 [&](PeerConnection::Impl& pc) {
+                                     auto r = pc.session->send(impl_->id, data);
+                                     pc.after_command();
+                                     return r;
+                                 });
+}
+Result<void> DataChannel::send(std::string_view text) {
+    return with_pc<Result<void>>(impl_, make_error(ErrorCategory::InvalidStateError, "pc", "the connection is closed"),
+                                 [&](PeerConnection::Impl& pc) {
+                                     auto r = pc.session->send_text(impl_->id, text);
+                                     pc.after_command();
+                                     return r;
+                                 });
+}
+void DataChannel::close() {
+    with_pc<int>(impl_, 0, [&](PeerConnection::Impl& pc) {
+        (void)pc.session->close_channel(impl_->id);
+        pc.after_command();
+        return 0;
+    });
+}
+size_t DataChannel::buffered_amount() const {
+    return with_pc<size_t>(impl_, 0, [&](PeerConnection::Impl& pc) { return pc.session->buffered_amount(impl_->id); });
+}
+void DataChannel::set_buffered_amount_low_threshold(size_t bytes) {
+    with_pc<int>(impl_, 0, [&](PeerConnection::Impl& pc) {
+        pc.session->set_buffered_amount_low_threshold(impl_->id, bytes);
+        return 0;
+    });
+}
+uint64_t DataChannel::max_message_size() const {
+    return with_pc<uint64_t>(impl_, 0, [&](PeerConnection::Impl& pc) { return pc.session->max_message_size(); });
+}
+
+namespace {
+template <class F>
+void set_on_loop(const std::shared_ptr<DataChannel::Impl>& c, F&& f) {
+    auto pc = c->pc.lock();
+    if (!pc) {
+        f();
+        return;
+    }
+    pc->call_void(f);
+}
+} // namespace
+
+void DataChannel::on_open(std::function<void()> cb) {
+    set_on_loop(impl_, [&] { impl_->on_open = std::move(cb); });
+}
+void DataChannel::on_message(std::function<void(std::span<const uint8_t>, bool)> cb) {
+    set_on_loop(impl_, [&] { impl_->on_message = std::move(cb); });
+}
+void DataChannel::on_close(std::function<void(const std::string&)> cb) {
+    set_on_loop(impl_, [&] { impl_->on_close = std::move(cb); });
+}
+void DataChannel::on_buffered_amount_low(std::function<void()> cb) {
+    set_on_loop(impl_, [&] { impl_->on_buffered_amount_low = std::move(cb); });
+}
+
+} // namespace rtcpp
