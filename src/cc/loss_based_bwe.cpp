@@ -14,8 +14,10 @@ void LossBasedBwe::set_bitrates(std::optional<DataRate> send_bitrate, DataRate m
 }
 
 void LossBasedBwe::set_send_bitrate(DataRate rate, Timestamp at) {
-    // A rate set from outside restarts the "lowest of the last second" window.
+    // A rate set from outside (a probe result) restarts the "lowest of the last second" window, and must not be
+    // capped by the delay-based estimate it is about to replace.
     min_history_.clear();
+    delay_based_limit_ = DataRate::infinity();
     update_target(rate, at);
 }
 

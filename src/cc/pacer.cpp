@@ -168,7 +168,12 @@ std::optional<Pacer::PacedPacket> Pacer::poll_send(Timestamp now) {
             ++stats_.clusters_abandoned;
             continue;
         }
-        if (now < next_probe_time()) break;
+        if (now < next_probe_time()) {
+            // Between the packets of a running cluster nothing else may go out: extra packets at the bottleneck
+            // would stretch the cluster's arrival spread and make the path look slower than it is.
+            if (c.started.is_finite()) return std::nullopt;
+            break;
+        }
         if (!c.started.is_finite()) c.started = now;
         PacedPacket out;
         out.pacing_info.probe_cluster_id = c.config.id;
@@ -230,7 +235,10 @@ std::optional<Pacer::PacedPacket> Pacer::poll_send(Timestamp now) {
 
 Timestamp Pacer::poll_timeout() const {
     Timestamp t = Timestamp::plus_infinity();
-    if (!clusters_.empty()) t = std::min(t, next_probe_time());
+    if (!clusters_.empty()) {
+        t = std::min(t, next_probe_time());
+        if (clusters_.front().started.is_finite()) return t;  // a running cluster owns the link
+    }
     if (const Queued* head = peek_highest()) {
         const DataRate rate = effective_pacing_rate();
         if (head->meta.kind == PacketKind::Audio && !config_.pace_audio) {

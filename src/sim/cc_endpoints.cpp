@@ -126,8 +126,11 @@ void MediaSender::run(Timestamp now) {
     while (next_process_ <= now) {
         apply(controller_.on_process_interval(now), now);
         next_process_ += cc::GoogCcNetworkController::kProcessInterval;
+        const auto& dbwe = controller_.delay_based();
         rate_log_.push_back({now, target_, controller_.delay_based_estimate(),
-                             controller_.acknowledged_bitrate().value_or(DataRate::zero())});
+                             controller_.acknowledged_bitrate().value_or(DataRate::zero()), dbwe.state(),
+                             dbwe.detector().threshold(), controller_.loss_based().fraction_loss(),
+                             dbwe.rate_control().link_capacity().has_estimate()});
     }
     if (next_frame_ <= now && now < config_.stop) {
         produce_frame(now);

@@ -56,6 +56,10 @@ public:
         DataRate target;
         DataRate delay_based;
         DataRate acked;
+        cc::BandwidthUsage usage;
+        double threshold;     ///< the overuse detector's adaptive threshold
+        double loss;          ///< last loss fraction
+        bool capacity_known;  ///< AIMD has a link capacity estimate (additive increase)
     };
     const std::vector<RateSample>& rate_log() const { return rate_log_; }
     DataRate target_rate() const { return target_; }

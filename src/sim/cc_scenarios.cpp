@@ -347,6 +347,7 @@ ScenarioResult run_cc_scenario(CcScenario scenario, TimeDelta rtt, uint64_t seed
         result.flow_throughput_kbps.push_back(bits / (end - spec.steady_from).seconds_f() / 1000.0);
         result.media_share = result.flow_throughput_kbps.front() / spec.forward.front().rate.kbps_f();
     }
+    for (const auto& s : senders) result.rate_logs.push_back(s->rate_log());
     if (result.flow_throughput_kbps.size() > 1) result.fairness = jain_fairness(result.flow_throughput_kbps);
     return result;
 }

@@ -65,6 +65,8 @@ struct ScenarioResult {
     std::vector<double> flow_throughput_kbps;  ///< per forward flow over the steady period (media flows, then TCP)
     std::vector<PlotSeries> rate_series;       ///< kbps: capacity, target per flow, received rate per flow
     std::vector<PlotSeries> delay_series;      ///< ms: queuing delay (max per 100 ms)
+    /// Every media sender's controller log (forward flows first), for plots and diagnosis.
+    std::vector<std::vector<MediaSender::RateSample>> rate_logs;
     TimeDelta duration;
     uint64_t events = 0;
 };
