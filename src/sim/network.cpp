@@ -472,14 +472,27 @@ bool Network::step() {
     return false;
 }
 
+bool Network::next_event_due(Timestamp until) {
+    // step() skips superseded timeouts and goes on to the next event, which may lie beyond `until`: drop them here
+    // first so the bound is checked against an event that will really be handled.
+    while (!events_.empty()) {
+        const Event& e = events_.top();
+        if (e.stage != Stage::Timeout) break;
+        const Host& h = *hosts_[e.host];
+        if (!h.removed && e.generation == h.timeout_generation) break;
+        events_.pop();
+    }
+    return !events_.empty() && events_.top().at <= until;
+}
+
 void Network::run_until(Timestamp until) {
-    while (!events_.empty() && events_.top().at <= until) step();
+    while (next_event_due(until)) step();
     now_ = std::max(now_, until);
 }
 
 bool Network::run_until(const std::function<bool()>& done, Timestamp limit) {
     if (done()) return true;
-    while (!events_.empty() && events_.top().at <= limit) {
+    while (next_event_due(limit)) {
         step();
         if (done()) return true;
     }

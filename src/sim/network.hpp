@@ -186,6 +186,8 @@ private:
     enum class Stage : uint8_t { AfterUplink, AfterDownlink, Action, Timeout };
 
     void service(HostId host);
+    /// Discards superseded timeouts at the head of the queue; true if the next event is due by `until`.
+    bool next_event_due(Timestamp until);
     void route_from_host(HostId host, Datagram&& d);
     void after_uplink(HostId src, Datagram&& d);
     void enter_downlink(HostId dst, Datagram&& d);
