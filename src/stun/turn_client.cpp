@@ -88,7 +88,6 @@ void TurnClient::start_permission(Timestamp now, const IpAddr& peer) {
     req.kind = Kind::CreatePermission;
     req.peer = SocketAddr(peer, 0);
     req.base = Message(Class::Request, Method::CreatePermission, {});
-    req.base.add_xor_address(attr::XorPeerAddress, req.peer);
     permissions_[peer].in_flight = true;
     start_request(now, std::move(req));
 }
@@ -100,7 +99,6 @@ void TurnClient::start_channel_bind(Timestamp now, const SocketAddr& peer, uint1
     req.channel = channel;
     req.base = Message(Class::Request, Method::ChannelBind, {});
     req.base.add_channel_number(channel);
-    req.base.add_xor_address(attr::XorPeerAddress, peer);
     channels_[peer].in_flight = true;
     start_request(now, std::move(req));
 }
@@ -115,6 +113,9 @@ void TurnClient::send_request(Timestamp now, uint64_t tag, Request& request) {
     Message m = request.base;
     const TransactionId id = random_transaction_id(random_);
     m.set_transaction_id(id);
+    // XOR-PEER-ADDRESS depends on the transaction id (IPv6), so it is added per transmission.
+    if (request.kind == Kind::CreatePermission || request.kind == Kind::ChannelBind)
+        m.add_xor_address(attr::XorPeerAddress, request.peer);
     if (!config_.software.empty()) m.add_string(attr::Software, config_.software);
     const bool auth = !realm_.empty();
     if (auth) {
