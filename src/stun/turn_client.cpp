@@ -396,6 +396,10 @@ void TurnClient::handle_response(Timestamp now, const Message& msg) {
         ++stats_.dropped_stray;
         return;
     }
+    if (msg.method() != it->second.base.method()) {
+        ++stats_.dropped_stray;
+        return;
+    }
     if (it->second.with_credentials) {
         const auto check = msg.verify_integrity(key_);
         // A success must prove the server knows the key; an error without integrity is allowed (RFC 8489 9.2.4).
