@@ -1,0 +1,500 @@
+// rtcpp-peer: a command-line WebRTC data-channel peer with WHIP-style HTTP signalling.
+//
+//   rtcpp-peer --listen 127.0.0.1:8080 [--echo] [--receive-file PATH]
+//       accepts POST /offer (Content-Type application/sdp, candidates inside) and answers 201 with the answer
+//       (candidates inside); serves a small browser page at /.
+//   rtcpp-peer --connect http://127.0.0.1:8080/offer [--send-file PATH] [--echo]
+//       POSTs our offer and applies the answer.
+//   --ice-server URL (repeatable): stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp|tcp, turns:USER:PASS@HOST:PORT
+//   --relay-only: ICE transport policy "relay".
+//   --bind IP: the local address to use (default: every interface, loopback included).
+//   --timeout SECONDS: give up after this long (default 120).
+// Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
+#include <rtcpp/peer_connection.hpp>
+#include <rtcpp/version.hpp>
+
+#include <httplib.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+using namespace rtcpp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kHighWater = 4 * 1024 * 1024;
+constexpr size_t kLowWater = 1024 * 1024;
+
+struct Options {
+    std::string listen;
+    std::string connect;
+    std::vector<IceServer> ice_servers;
+    bool relay_only = false;
+    bool echo = false;
+    std::string send_file;
+    std::string receive_file;
+    std::optional<IpAddr> bind;
+    int timeout_s = 120;
+    bool quiet = false;
+};
+
+/// Done/failed signal shared by the callbacks and main.
+struct Outcome {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    int code = 0;
+    std::string message;
+    void finish(int c, std::string msg) {
+        std::lock_guard l(m);
+        if (done) return;
+        done = true;
+        code = c;
+        message = std::move(msg);
+        cv.notify_all();
+    }
+};
+
+std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
+double elapsed_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - g_start).count();
+}
+
+Result<IceServer> parse_server_arg(const std::string& arg) {
+    // turn:USER:PASS@HOST:PORT?transport=tcp -> urls {turn:HOST:PORT?transport=tcp}, username, credential
+    IceServer s;
+    const auto colon = arg.find(':');
+    const auto at = arg.find('@');
+    if (colon == std::string::npos) return make_error(ErrorCategory::SyntaxError, "peer", "bad ICE server " + arg);
+    if (at != std::string::npos) {
+        const std::string scheme = arg.substr(0, colon);
+        const std::string creds = arg.substr(colon + 1, at - colon - 1);
+        const auto sep = creds.find(':');
+        if (sep == std::string::npos) return make_error(ErrorCategory::SyntaxError, "peer", "bad credentials in " + arg);
+        s.username = creds.substr(0, sep);
+        s.credential = creds.substr(sep + 1);
+        s.urls.push_back(scheme + ":" + arg.substr(at + 1));
+    } else {
+        s.urls.push_back(arg);
+    }
+    auto check = parse_ice_server_url(s.urls[0], s.username, s.credential);
+    if (!check) return check.error();
+    return s;
+}
+
+/// Waits for ICE gathering to complete (bounded) so the description carries every candidate.
+void wait_gathering(PeerConnection& pc, std::chrono::milliseconds limit = 3000ms) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (pc.ice_gathering_state() != IceGatheringState::Complete && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(5ms);
+}
+
+class FileSender {
+public:
+    FileSender(std::shared_ptr<DataChannel> ch, std::string path, Outcome& outcome, bool quiet)
+        : ch_(std::move(ch)), path_(std::move(path)), outcome_(outcome), quiet_(quiet) {}
+
+    bool open() {
+        in_.open(path_, std::ios::binary);
+        if (!in_) return false;
+        in_.seekg(0, std::ios::end);
+        size_ = static_cast<uint64_t>(in_.tellg());
+        in_.seekg(0);
+        return true;
+    }
+    uint64_t size() const { return size_; }
+
+    // Called on the loop thread (open and buffered-amount-low callbacks).
+    void start() {
+        started_ = std::chrono::steady_clock::now();
+        const std::string name = path_.substr(path_.find_last_of('/') + 1);
+        (void)ch_->send("FILE " + std::to_string(size_) + " " + name);
+        pump();
+    }
+    void pump() {
+        std::vector<uint8_t> buf(kChunk);
+        while (sent_ < size_ && ch_->buffered_amount() < kHighWater) {
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, size_ - sent_));
+            in_.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(n));
+            if (static_cast<size_t>(in_.gcount()) != n) {
+                outcome_.finish(4, "reading " + path_ + " failed");
+                return;
+            }
+            auto r = ch_->send(std::span<const uint8_t>(buf.data(), n));
+            if (!r) {
+                outcome_.finish(3, "send failed: " + r.error().to_string());
+                return;
+            }
+            sent_ += n;
+            progress(false);
+        }
+        if (sent_ == size_ && !eof_sent_) {
+            eof_sent_ = true;
+            (void)ch_->send("EOF");
+        }
+    }
+    void on_message(std::string_view text) {
+        if (text.rfind("OK ", 0) == 0) {
+            progress(true);
+            const double secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+            std::printf("\nsent %llu bytes in %.2f s: %.1f MB/s, the peer has it all\n",
+                        static_cast<unsigned long long>(size_), secs, static_cast<double>(size_) / 1e6 / secs);
+            outcome_.finish(0, "file delivered");
+        } else if (text.rfind("ERR", 0) == 0) {
+            outcome_.finish(4, "the peer reported: " + std::string(text));
+        }
+    }
+
+private:
+    void progress(bool final) {
+        if (quiet_) return;
+        const int pct = size_ ? static_cast<int>(sent_ * 100 / size_) : 100;
+        if (!final && pct == last_pct_) return;
+        last_pct_ = pct;
+        const int bar = pct / 4;
+        std::fprintf(stderr, "\r[%-25.*s] %3d%% %8.1f MB", bar, "#########################", pct,
+                     static_cast<double>(sent_) / 1e6);
+    }
+
+    std::shared_ptr<DataChannel> ch_;
+    std::string path_;
+    Outcome& outcome_;
+    bool quiet_;
+    std::ifstream in_;
+    uint64_t size_ = 0;
+    uint64_t sent_ = 0;
+    bool eof_sent_ = false;
+    int last_pct_ = -1;
+    std::chrono::steady_clock::time_point started_;
+};
+
+class FileReceiver {
+public:
+    FileReceiver(std::string path, Outcome& outcome) : path_(std::move(path)), outcome_(outcome) {}
+    void on_message(const std::shared_ptr<DataChannel>& ch, std::span<const uint8_t> data, bool binary) {
+        if (!binary) {
+            std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+            if (text.rfind("FILE ", 0) == 0) {
+                expected_ = std::strtoull(std::string(text.substr(5)).c_str(), nullptr, 10);
+                out_.open(path_, std::ios::binary | std::ios::trunc);
+                if (!out_) {
+                    (void)ch->send("ERR cannot write");
+                    outcome_.finish(4, "cannot write " + path_);
+                }
+                started_ = std::chrono::steady_clock::now();
+            } else if (text == "EOF") {
+                out_.close();
+                if (received_ != expected_) {
+                    (void)ch->send("ERR size");
+                    outcome_.finish(4, "received " + std::to_string(received_) + " of " + std::to_string(expected_) +
+                                           " bytes");
+                    return;
+                }
+                (void)ch->send("OK " + std::to_string(received_));
+                const double secs =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+                std::printf("received %llu bytes into %s in %.2f s (%.1f MB/s)\n",
+                            static_cast<unsigned long long>(received_), path_.c_str(), secs,
+                            static_cast<double>(received_) / 1e6 / std::max(secs, 1e-9));
+                // Give the OK a moment to leave before the process ends.
+                std::thread([this] {
+                    std::this_thread::sleep_for(300ms);
+                    outcome_.finish(0, "file received");
+                }).detach();
+            }
+            return;
+        }
+        out_.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+        received_ += data.size();
+    }
+
+private:
+    std::string path_;
+    Outcome& outcome_;
+    std::ofstream out_;
+    uint64_t expected_ = 0;
+    uint64_t received_ = 0;
+    std::chrono::steady_clock::time_point started_;
+};
+
+const char* kPage = R"HTML(<!doctype html>
+<html><head><meta charset="utf-8"><title>rtcpp-peer</title></head>
+<body>
+<h1>rtcpp-peer</h1>
+<p>Connects to this rtcpp-peer with a data channel and echoes what you type (when it runs with --echo).</p>
+<input id="msg" value="hello rtcpp"><button id="send" disabled>send</button>
+<pre id="log"></pre>
+<script>
+const log = (t) => { document.getElementById('log').textContent += t + '\n'; };
+(async () => {
+  const pc = new RTCPeerConnection();
+  const ch = pc.createDataChannel('chat');
+  ch.onopen = () => { log('channel open'); document.getElementById('send').disabled = false; };
+  ch.onmessage = (e) => log('< ' + e.data);
+  pc.onconnectionstatechange = () => log('connection: ' + pc.connectionState);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); else pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') r(); }; setTimeout(r, 2000); });
+  const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  document.getElementById('send').onclick = () => { const v = document.getElementById('msg').value; ch.send(v); log('> ' + v); };
+})();
+</script></body></html>
+)HTML";
+
+/// Everything one connection needs, kept alive by the program.
+struct Connection {
+    std::unique_ptr<PeerConnection> pc;
+    std::vector<std::shared_ptr<DataChannel>> channels;
+    std::unique_ptr<FileSender> sender;
+    std::unique_ptr<FileReceiver> receiver;
+};
+
+void wire(Connection& c, const Options& o, Outcome& outcome) {
+    PeerConnection& pc = *c.pc;
+    pc.on_connection_state_change([&outcome, &pc](PeerConnectionState s, const std::optional<Error>& e) {
+        std::fprintf(stderr, "[%8.1f ms] connection %s\n", elapsed_ms(), std::string(to_string(s)).c_str());
+        if (s == PeerConnectionState::Connected) {
+            const auto st = pc.stats();
+            if (st.selected_remote)
+                std::fprintf(stderr, "             selected pair %s -> %s\n",
+                             st.selected_local ? st.selected_local->to_string().c_str() : "?",
+                             st.selected_remote->to_string().c_str());
+        }
+        if (s == PeerConnectionState::Failed)
+            outcome.finish(3, "connection failed: " + (e ? e->to_string() : std::string("unknown reason")));
+    });
+    pc.on_data_channel([&c, &o, &outcome](std::shared_ptr<DataChannel> ch) {
+        std::fprintf(stderr, "[%8.1f ms] remote opened channel '%s'\n", elapsed_ms(), ch->label().c_str());
+        c.channels.push_back(ch);
+        std::weak_ptr<DataChannel> weak = ch;
+        if (o.echo) {
+            ch->on_message([weak](std::span<const uint8_t> data, bool binary) {
+                auto self = weak.lock();
+                if (!self) return;
+                if (binary) (void)self->send(data);
+                else (void)self->send(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+            });
+        } else if (c.receiver) {
+            FileReceiver* r = c.receiver.get();
+            ch->on_message([weak, r](std::span<const uint8_t> data, bool binary) {
+                if (auto self = weak.lock()) r->on_message(self, data, binary);
+            });
+        }
+        (void)outcome;
+    });
+}
+
+int run(const Options& o) {
+    Configuration cfg;
+    cfg.ice_servers = o.ice_servers;
+    cfg.ice_transport_policy = o.relay_only ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+    cfg.include_loopback = true;
+    cfg.bind_address = o.bind;
+    Outcome outcome;
+    std::mutex conns_mutex;
+    std::vector<std::unique_ptr<Connection>> conns;
+
+    auto make_connection = [&]() -> Result<Connection*> {
+        auto pc = PeerConnection::create(cfg);
+        if (!pc) return pc.error();
+        auto c = std::make_unique<Connection>();
+        c->pc = std::move(pc.value());
+        if (!o.receive_file.empty()) c->receiver = std::make_unique<FileReceiver>(o.receive_file, outcome);
+        wire(*c, o, outcome);
+        std::lock_guard l(conns_mutex);
+        conns.push_back(std::move(c));
+        return conns.back().get();
+    };
+
+    std::unique_ptr<httplib::Server> server;
+    std::thread server_thread;
+    if (!o.listen.empty()) {
+        auto addr = SocketAddr::parse(o.listen);
+        if (!addr) {
+            std::fprintf(stderr, "--listen: %s\n", addr.error().to_string().c_str());
+            return 1;
+        }
+        server = std::make_unique<httplib::Server>();
+        server->set_payload_max_length(256 * 1024);
+        server->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kPage, "text/html"); });
+        server->Post("/offer", [&](const httplib::Request& req, httplib::Response& res) {
+            auto c = make_connection();
+            if (!c) {
+                res.status = 500;
+                res.set_content(c.error().to_string(), "text/plain");
+                return;
+            }
+            PeerConnection& pc = *(*c)->pc;
+            auto r = pc.set_remote_description({SdpType::Offer, req.body});
+            if (!r) {
+                res.status = 400;
+                res.set_content(r.error().to_string() + "\n", "text/plain");
+                return;
+            }
+            auto answer = pc.create_answer();
+            if (!answer || !pc.set_local_description(*answer)) {
+                res.status = 500;
+                res.set_content(answer ? "setting the answer failed\n" : answer.error().to_string() + "\n", "text/plain");
+                return;
+            }
+            wait_gathering(pc);
+            res.status = 201;
+            res.set_header("Location", "/session/" + std::to_string(conns.size()));
+            res.set_content(pc.local_description()->sdp, "application/sdp");
+            std::fprintf(stderr, "[%8.1f ms] answered an offer\n", elapsed_ms());
+        });
+        if (!server->bind_to_port(addr->ip().to_string(), addr->port())) {
+            std::fprintf(stderr, "cannot listen on %s\n", o.listen.c_str());
+            return 2;
+        }
+        server_thread = std::thread([&] { server->listen_after_bind(); });
+        std::fprintf(stderr, "rtcpp-peer %s listening on http://%s/ (POST /offer)\n", version(), o.listen.c_str());
+    }
+
+    if (!o.connect.empty()) {
+        auto c = make_connection();
+        if (!c) {
+            std::fprintf(stderr, "%s\n", c.error().to_string().c_str());
+            return 3;
+        }
+        Connection& conn = **c;
+        PeerConnection& pc = *conn.pc;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto ch = pc.create_data_channel(o.send_file.empty() ? "chat" : "file");
+        if (!ch) {
+            std::fprintf(stderr, "%s\n", ch.error().to_string().c_str());
+            return 3;
+        }
+        conn.channels.push_back(*ch);
+        std::shared_ptr<DataChannel> channel = *ch;
+        if (!o.send_file.empty()) {
+            conn.sender = std::make_unique<FileSender>(channel, o.send_file, outcome, o.quiet);
+            if (!conn.sender->open()) {
+                std::fprintf(stderr, "cannot read %s\n", o.send_file.c_str());
+                return 4;
+            }
+            FileSender* s = conn.sender.get();
+            channel->set_buffered_amount_low_threshold(kLowWater);
+            channel->on_buffered_amount_low([s] { s->pump(); });
+            channel->on_message([s](std::span<const uint8_t> d, bool binary) {
+                if (!binary) s->on_message(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+            });
+        }
+        channel->on_open([&, t0, channel] {
+            const double setup = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            const auto st = pc.stats();
+            std::printf("channel open: setup %.1f ms (offer to open), ICE RTT %.3f ms\n", setup,
+                        st.rtt ? st.rtt->ms_f() : -1.0);
+            std::fflush(stdout);
+            if (conn.sender) conn.sender->start();
+            else if (!o.echo) (void)channel->send("hello from rtcpp-peer");
+        });
+        auto offer = pc.create_offer();
+        if (!offer || !pc.set_local_description(*offer)) {
+            std::fprintf(stderr, "creating the offer failed\n");
+            return 2;
+        }
+        wait_gathering(pc);
+        std::string url = o.connect;
+        const auto scheme_end = url.find("://");
+        const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+        const std::string host = url.substr(0, path_start);
+        const std::string path = path_start == std::string::npos ? "/offer" : url.substr(path_start);
+        httplib::Client client(host);
+        client.set_connection_timeout(5);
+        client.set_read_timeout(10);
+        auto res = client.Post(path.c_str(), pc.local_description()->sdp, "application/sdp");
+        if (!res) {
+            std::fprintf(stderr, "POST %s failed: %s\n", o.connect.c_str(), httplib::to_string(res.error()).c_str());
+            return 2;
+        }
+        if (res->status != 201 && res->status != 200) {
+            std::fprintf(stderr, "POST %s: HTTP %d: %s\n", o.connect.c_str(), res->status, res->body.c_str());
+            return 2;
+        }
+        auto r = pc.set_remote_description({SdpType::Answer, res->body});
+        if (!r) {
+            std::fprintf(stderr, "the answer was refused: %s\n", r.error().to_string().c_str());
+            return 2;
+        }
+    }
+
+    int code = 0;
+    {
+        std::unique_lock l(outcome.m);
+        const bool finishes = !o.send_file.empty() || !o.receive_file.empty();
+        if (finishes) {
+            if (!outcome.cv.wait_for(l, std::chrono::seconds(o.timeout_s), [&] { return outcome.done; })) {
+                outcome.done = true;
+                outcome.code = 5;
+                outcome.message = "timed out after " + std::to_string(o.timeout_s) + " s";
+            }
+        } else {
+            // Serve (or keep the connection) until failure or timeout.
+            outcome.cv.wait_for(l, std::chrono::seconds(o.timeout_s), [&] { return outcome.done; });
+        }
+        code = outcome.code;
+        if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
+    }
+    if (server) {
+        server->stop();
+        server_thread.join();
+    }
+    std::lock_guard lk(conns_mutex);
+    conns.clear();
+    return code;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
+                 "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--bind IP] "
+                 "[--timeout SECONDS] [--quiet]\n");
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+        if (a == "--listen") o.listen = next();
+        else if (a == "--connect") o.connect = next();
+        else if (a == "--echo") o.echo = true;
+        else if (a == "--send-file") o.send_file = next();
+        else if (a == "--receive-file") o.receive_file = next();
+        else if (a == "--relay-only") o.relay_only = true;
+        else if (a == "--quiet") o.quiet = true;
+        else if (a == "--timeout") o.timeout_s = std::atoi(next().c_str());
+        else if (a == "--bind") {
+            auto ip = IpAddr::parse(next());
+            if (!ip) return usage();
+            o.bind = *ip;
+        } else if (a == "--ice-server") {
+            auto s = parse_server_arg(next());
+            if (!s) {
+                std::fprintf(stderr, "%s\n", s.error().to_string().c_str());
+                return 1;
+            }
+            o.ice_servers.push_back(*s);
+        } else return usage();
+    }
+    if (o.listen.empty() == o.connect.empty()) return usage();
+    if (!o.send_file.empty() && o.connect.empty()) {
+        std::fprintf(stderr, "--send-file goes with --connect\n");
+        return 1;
+    }
+    return run(o);
+}
