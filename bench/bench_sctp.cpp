@@ -6,6 +6,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -66,9 +67,9 @@ std::unique_ptr<Link> make_link() {
     s.remote_max_message_size = kDefaultMaxMessageSize;
     auto link = std::make_unique<Link>();
     s.dtls_client = true;
-    link->a = std::move(*SctpAssociation::create(s));
+    link->a = SctpAssociation::create(s).value();
     s.dtls_client = false;
-    link->b = std::move(*SctpAssociation::create(s));
+    link->b = SctpAssociation::create(s).value();
     if (!link->a->connect(link->now).ok() || !link->b->connect(link->now).ok()) return nullptr;
     ChannelOptions o;
     o.label = "bench";
