@@ -1,0 +1,142 @@
+// cc-rfc8867: RFC 8867 test cases (5.1, 5.2, 5.3, 5.6) at 50 and 150 ms RTT over the simulator, with the RFC 8868
+// metrics, and optional PNG plots (--plots DIR): estimate vs capacity, and queuing delay over time.
+#include "bench.hpp"
+#include "png_plot.hpp"
+
+#include "sim/cc_scenarios.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+
+namespace {
+
+using namespace rtcpp;
+using namespace rtcpp::sim;
+
+std::string fmt(double v, int prec = 1) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+    return buf;
+}
+
+void write_plots(const ScenarioResult& r, const std::string& dir, const std::string& stem, bench::Reporter& rep) {
+    static const bench::Rgb palette[] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44}, {148, 103, 189}, {255, 127, 14}};
+    const double x_max = r.duration.seconds_f();
+    // Rates: capacity black and thick, targets in colour, received rates in light colour.
+    std::vector<bench::Line> lines;
+    double y_max = 0;
+    size_t target_i = 0, received_i = 0;
+    std::ostringstream legend;
+    for (const auto& s : r.rate_series) {
+        for (const auto& p : s.points) y_max = std::max(y_max, p.second);
+        bench::Line l{s.points, {0, 0, 0}, 2};
+        if (s.name.find("capacity") != std::string::npos) {
+            l.color = s.name.rfind("bwd", 0) == 0 ? bench::Rgb{120, 120, 120} : bench::Rgb{0, 0, 0};
+            l.thickness = 3;
+        } else if (s.name.find("target") != std::string::npos) {
+            l.color = palette[target_i++ % 5];
+        } else {
+            const bench::Rgb c = palette[received_i++ % 5];
+            l.color = {static_cast<uint8_t>(c.r / 2 + 128), static_cast<uint8_t>(c.g / 2 + 128),
+                       static_cast<uint8_t>(c.b / 2 + 128)};
+            l.thickness = 1;
+        }
+        legend << s.name << "=rgb(" << int(l.color.r) << "," << int(l.color.g) << "," << int(l.color.b) << ") ";
+        lines.push_back(std::move(l));
+    }
+    // Draw received rates first so targets and capacity stay visible on top.
+    std::stable_sort(lines.begin(), lines.end(), [](const bench::Line& a, const bench::Line& b) {
+        return a.thickness < b.thickness;
+    });
+    const std::string rates_path = dir + "/" + stem + "_rates.png";
+    bench::plot(lines, x_max, y_max * 1.05).write_png(rates_path);
+
+    std::vector<bench::Line> dl;
+    double d_max = 0;
+    size_t i = 0;
+    for (const auto& s : r.delay_series) {
+        for (const auto& p : s.points) d_max = std::max(d_max, p.second);
+        dl.push_back({s.points, palette[i++ % 5], 1});
+    }
+    const std::string delay_path = dir + "/" + stem + "_delay.png";
+    bench::plot(dl, x_max, std::max(d_max * 1.05, 10.0)).write_png(delay_path);
+    rep.note("  plots: " + rates_path + " (x 0.." + fmt(x_max, 0) + " s, y 0.." + fmt(y_max * 1.05, 0) +
+             " kbps; " + legend.str() + ") " + delay_path + " (y 0.." + fmt(std::max(d_max * 1.05, 10.0), 0) + " ms)");
+}
+
+int run(bench::Reporter& rep, const std::vector<std::string>& args) {
+    std::string plots;
+    uint64_t seed = 1;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--plots" && i + 1 < args.size()) plots = args[++i];
+        else if (args[i] == "--seed" && i + 1 < args.size()) seed = std::stoull(args[++i]);
+        else {
+            rep.note("usage: cc-rfc8867 [--plots DIR] [--seed N]");
+            return 2;
+        }
+    }
+    if (!plots.empty()) std::filesystem::create_directories(plots);
+
+    double total_sim_s = 0, total_cpu_s = 0;
+    for (auto sc : {CcScenario::VariableCapacity, CcScenario::TwoFlows, CcScenario::CongestedFeedback,
+                    CcScenario::CompetingTcp}) {
+        for (int rtt_ms : {50, 150}) {
+            const std::clock_t c0 = std::clock();
+            const ScenarioResult r = run_cc_scenario(sc, TimeDelta::millis(rtt_ms), seed);
+            const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+            total_sim_s += r.duration.seconds_f();
+            total_cpu_s += cpu;
+            std::string id = scenario_id(sc);
+            std::replace(id.begin(), id.end(), '.', '_');
+            const std::string base = "cc_rfc8867." + id + "_" + scenario_name(sc) + ".rtt" + std::to_string(rtt_ms);
+            rep.note(std::string("RFC 8867 ") + scenario_id(sc) + " " + scenario_name(sc) + ", RTT " +
+                     std::to_string(rtt_ms) + " ms");
+            for (const auto& d : r.directions) {
+                const std::string p = base + "." + d.name;
+                std::ostringstream row;
+                row << "  " << d.name << ": util";
+                for (size_t i = 0; i < d.phases.size(); ++i) {
+                    const auto& ph = d.phases[i];
+                    rep.figure(p + ".util.phase" + std::to_string(i) + "_" + std::to_string(ph.capacity.kbps()) + "kbps",
+                               ph.utilisation * 100, "%");
+                    row << " " << fmt(ph.utilisation * 100) << "%@" << ph.capacity.kbps();
+                }
+                rep.figure(p + ".util.avg", d.avg_utilisation * 100, "%");
+                rep.figure(p + ".qdelay.p50", d.qdelay_p50.ms_f(), "ms");
+                rep.figure(p + ".qdelay.p95", d.qdelay_p95.ms_f(), "ms");
+                rep.figure(p + ".loss", d.loss * 100, "%");
+                row << " avg " << fmt(d.avg_utilisation * 100) << "% | qdelay p50 " << fmt(d.qdelay_p50.ms_f())
+                    << " p95 " << fmt(d.qdelay_p95.ms_f()) << " ms | loss " << fmt(d.loss * 100, 2) << "% | ramp";
+                for (const auto& ramp : d.ramps) {
+                    const std::string name = p + ".ramp90.at" + fmt(ramp.at.seconds_f(), 0) + "s_to" +
+                                             std::to_string(ramp.capacity.kbps()) + "kbps";
+                    // Not reached within the phase: report the phase length, marked in the table.
+                    const double v = ramp.time_to_90 ? ramp.time_to_90->seconds_f() : -1;
+                    rep.figure(name, v, "s");
+                    row << " " << (ramp.time_to_90 ? fmt(v, 2) + "s" : std::string("not-reached"));
+                }
+                rep.note(row.str());
+            }
+            if (r.fairness) rep.figure(base + ".jain_fairness", *r.fairness, "index");
+            if (r.media_share) rep.figure(base + ".media_share", *r.media_share * 100, "%");
+            std::ostringstream flows;
+            flows << "  flows (kbps):";
+            for (double t : r.flow_throughput_kbps) flows << " " << fmt(t, 0);
+            if (r.fairness) flows << " | Jain " << fmt(*r.fairness, 3);
+            if (r.media_share) flows << " | media share " << fmt(*r.media_share * 100) << "%";
+            rep.note(flows.str());
+            if (!plots.empty()) write_plots(r, plots, "rfc8867_" + id + "_rtt" + std::to_string(rtt_ms), rep);
+        }
+    }
+    rep.figure("cc_rfc8867.cpu_per_sim_minute", total_cpu_s / total_sim_s * 60.0, "s");
+    return 0;
+}
+
+} // namespace
+
+RTCPP_BENCHMARK("cc-rfc8867", "RFC 8867 congestion control test cases (GCC) with RFC 8868 metrics; --plots DIR",
+                run);
