@@ -47,6 +47,7 @@ public:
     std::optional<DataRate> bitrate() const { return estimator_.bitrate(); }
     void set_alr(bool in_alr) { in_alr_ = in_alr; }
     void set_alr_ended_time(Timestamp at) { alr_ended_time_ = at; }
+    void expect_fast_rate_change() { estimator_.expect_fast_rate_change(); }
 
 private:
     BitrateEstimator estimator_;

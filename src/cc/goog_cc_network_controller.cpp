@@ -117,12 +117,19 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
         probe_rate = std::max(*probe_rate, std::min(delay_based_.last_estimate(), *acked * 0.85));
     }
 
+    const BandwidthUsage state_before = delay_based_.state();
     const auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value());
+    if (delay_based_.state() == BandwidthUsage::Overusing && state_before != BandwidthUsage::Overusing) {
+        // The delivered rate is about to drop (the queue overflowed or will): let the throughput estimate follow
+        // quickly, so the decreases that follow while still overusing are based on what the path carries now.
+        acked_.expect_fast_rate_change();
+    }
     if (result.updated) {
         if (result.probe) loss_based_.set_send_bitrate(result.target_bitrate, at);
         loss_based_.update_delay_based_estimate(at, result.target_bitrate);
     }
     probe_controller_.set_capacity_known(delay_based_.rate_control().link_capacity().has_estimate());
+    probe_controller_.set_last_decrease_time(delay_based_.rate_control().last_decrease_time());
     if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));
     maybe_trigger_network_changed(update, at);
     return update;

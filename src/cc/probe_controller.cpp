@@ -117,6 +117,11 @@ std::vector<ProbeClusterConfig> ProbeController::process(Timestamp at) {
         elapsed_since(at, time_last_probing_initiated_) >= config_.capacity_probe_interval) {
         return initiate_probing(at, {estimated_bitrate_ * config_.capacity_probe_scale}, true);
     }
+    if (config_.probe_when_stable && !alr_start_ && estimated_bitrate_ < max_bitrate_ &&
+        elapsed_since(at, last_decrease_) >= config_.stable_time &&
+        elapsed_since(at, time_last_probing_initiated_) >= config_.stable_time) {
+        return initiate_probing(at, {estimated_bitrate_ * config_.stable_probe_scale}, true);
+    }
     return {};
 }
 

@@ -5,8 +5,8 @@
 //  - when leaving an application-limited region (the capacity may have grown unseen), and optionally
 //    periodically within one;
 //  - after a large drop in the estimate that recovered (was it a transient?);
-//  - optionally when the delay-based controller has lost its capacity estimate (the link got faster), which
-//    turns an 8%/s climb into a jump.
+//  - when the delay-based controller has lost its capacity estimate (the link got faster), or has not decreased
+//    for a while: turns an 8%/s (or additive) climb into a jump.
 // Every method takes the time and returns the clusters to send now (possibly none).
 #pragma once
 
@@ -36,6 +36,11 @@ public:
         bool probe_on_capacity_unknown = true;
         double capacity_probe_scale = 2.0;
         TimeDelta capacity_probe_interval = TimeDelta::seconds(2);
+        /// Probe (at stable_probe_scale x estimate) when the estimate has not been decreased for stable_time: the
+        /// capacity may have grown, and additive increase alone would take many seconds to find out.
+        bool probe_when_stable = true;
+        double stable_probe_scale = 2.0;
+        TimeDelta stable_time = TimeDelta::seconds(2);
         TimeDelta min_time_between_probes = TimeDelta::seconds(1);
         TimeDelta probe_duration = TimeDelta::millis(15);
         int probe_count = 5;
@@ -62,6 +67,8 @@ public:
     std::vector<ProbeClusterConfig> on_alr_ended(Timestamp at);
     /// Whether the delay-based controller currently knows the link capacity.
     void set_capacity_known(bool known) { capacity_known_ = known; }
+    /// When the delay-based estimate was last decreased.
+    void set_last_decrease_time(Timestamp at) { last_decrease_ = at; }
     /// After recovering from a large drop: probe back towards the rate before the drop.
     std::vector<ProbeClusterConfig> request_probe(Timestamp at);
     std::vector<ProbeClusterConfig> process(Timestamp at);
@@ -88,6 +95,7 @@ private:
     Timestamp time_of_last_large_drop_ = Timestamp::minus_infinity();
     DataRate mid_call_probing_rate_ = DataRate::zero();
     bool capacity_known_ = false;
+    Timestamp last_decrease_ = Timestamp::minus_infinity();
     int next_cluster_id_ = 1;
 };
 
