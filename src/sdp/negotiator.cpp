@@ -655,6 +655,8 @@ Result<Answer> Negotiator::answer(const Description& offer) {
                                       : !accepted_any;
         bool accept = !om.rejected() && in_bundle;
         bool rtp_kind = om.kind == "audio" || om.kind == "video";
+        // A transceiver we stopped keeps its m-line rejected until the m-line is recycled (with a new mid).
+        if (slot.transceiver && transceivers_[*slot.transceiver].stopped) accept = false;
         if (accept && rtp_kind) {
             bool secure = om.is_rtp() && om.protocol.find("SAVP") != std::string::npos;
             accept = secure && om.rtcp_mux;
@@ -701,6 +703,7 @@ Result<Answer> Negotiator::answer(const Description& offer) {
             accept = config_.accept_data_channels && !have_data;
             if (accept) {
                 have_data = true;
+                want_data_ = true;  // once negotiated, our own offers keep the data channel m-line
                 slot.datachannel = true;
                 slot.transceiver.reset();
                 nm.datachannel = true;

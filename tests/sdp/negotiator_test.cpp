@@ -665,3 +665,41 @@ TEST_CASE("randomness comes from the injected generator: same seed, same offer")
     CHECK(make(42) == make(42));
     CHECK(make(42) != make(43));
 }
+
+TEST_CASE("answerer's later offer keeps the data channel; a locally stopped transceiver's m-line is rejected") {
+    Random ra(15), rb(25);
+    Negotiator alice(ra, transport("alice"));
+    Negotiator bob(rb, transport("bobb"));
+    alice.add_transceiver({MediaKind::Audio, Direction::SendRecv, {}, {}, {}, "", ""});
+    alice.set_data_channel(true);
+    size_t bob_audio = bob.add_transceiver({MediaKind::Audio, Direction::SendRecv, {}, {}, {}, "", ""});
+    auto o1 = alice.create_offer();
+    auto a1 = bob.answer(*o1);
+    REQUIRE(a1.ok());
+    REQUIRE(alice.apply_answer(a1->description).ok());
+    CHECK(bob.transceivers()[bob_audio].mid == "0");
+
+    // bob re-offers: same two m-lines, data channel included although bob never asked for one.
+    auto o2 = bob.create_offer();
+    REQUIRE(o2.ok());
+    REQUIRE(o2->media.size() == 2);
+    CHECK(o2->media[1].is_datachannel());
+    CHECK(o2->media[1].port != 0);
+    auto a2 = alice.answer(*o2);
+    REQUIRE(a2.ok());
+    REQUIRE(bob.apply_answer(a2->description).ok());
+
+    // bob stops his audio; alice offers again without knowing: bob's answer rejects that m-line.
+    REQUIRE(bob.stop_transceiver(bob_audio).ok());
+    auto o3 = alice.create_offer();
+    auto a3 = bob.answer(*o3);
+    REQUIRE(a3.ok());
+    CHECK(a3->description.media[0].port == 0);
+    CHECK(a3->description.media[1].port != 0);
+    CHECK(a3->negotiated.bundle_tag == "1");
+    auto n3 = alice.apply_answer(a3->description);
+    REQUIRE(n3.ok());
+    CHECK(n3->media[0].rejected);
+    CHECK(alice.transceivers()[0].stopped);
+    CHECK(bob.transceivers().size() == 1);  // no transceiver was invented for the stopped m-line
+}
