@@ -499,14 +499,24 @@ void Agent::on_pair_done(size_t i) {
     update_checking_state();
 }
 
-void Agent::maybe_nominate() {
-    if (role_ != Role::Controlling || config_.lite || selected_ || nominating_) return;
+std::optional<size_t> Agent::best_valid_pair() const {
     std::optional<size_t> best;
     for (size_t i = 0; i < pairs_.size(); ++i) {
         const Pair& p = pairs_[i];
         if (p.removed || !p.valid || p.state != PairState::Succeeded) continue;
         if (!best || p.priority > pairs_[*best].priority) best = i;
     }
+    return best;
+}
+
+bool Agent::may_nominate() const {
+    return role_ == Role::Controlling && !config_.lite && !selected_ && !nominating_ &&
+           state_ != ConnectionState::Failed && !closed_;
+}
+
+void Agent::maybe_nominate() {
+    if (!may_nominate()) return;
+    const auto best = best_valid_pair();
     if (!best) return;
     bool better_pending = false;
     for (const auto& p : pairs_) {
@@ -952,7 +962,7 @@ Timestamp Agent::poll_timeout() const {
         if (consent_pending_since_.is_finite() && state_ != ConnectionState::Disconnected)
             t = std::min(t, consent_pending_since_ + config_.consent_disconnected_after);
     }
-    if (role_ == Role::Controlling && !config_.lite && !selected_ && !nominating_ && first_valid_at_.is_finite())
+    if (may_nominate() && first_valid_at_.is_finite() && best_valid_pair())
         t = std::min(t, first_valid_at_ + config_.nomination_timeout);
     return t;
 }

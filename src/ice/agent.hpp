@@ -285,6 +285,8 @@ private:
     void on_nominated(size_t pair);
     void select(size_t pair);
     void maybe_nominate();
+    bool may_nominate() const;
+    std::optional<size_t> best_valid_pair() const;
     void update_checking_state();
     void cancel_lower_checks();
     void switch_role(Role r);
