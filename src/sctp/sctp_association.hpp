@@ -11,7 +11,9 @@
 // packets for another; poll_timeout() reports "now" for an association with undrained work.
 //
 // Limits of the wrap: usrsctp measures RTT with the real clock (gettimeofday), not with core time; only its
-// timers follow core time.
+// timers follow core time. usrsctp 0.9.5's PR-SCTP sender can stall under heavy loss (measured in memory: from
+// ~10% loss on maxRetransmits channels, T3 backs off to rto_max while sending neither FORWARD-TSN nor new data);
+// it recovers once packets get through. Reliable channels are not affected.
 #pragma once
 
 #include "core/byte_reader.hpp"

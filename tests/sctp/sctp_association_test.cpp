@@ -173,7 +173,7 @@ TEST_CASE("unordered maxRetransmits=0 channel loses some messages under loss but
     auto lossy = open_both(p, p.client, named("lossy", {false, 0u, std::nullopt}));
     auto reliable = open_both(p, p.client, named("reliable"));
     CHECK(p.server.all<events::ChannelOpen>()[0].options.reliability == Reliability{false, 0u, std::nullopt});
-    p.loss = 0.2;
+    p.loss = 0.1;
     const int n = 500;
     for (int i = 0; i < n; ++i) {
         const std::string s = std::to_string(i);
@@ -185,9 +185,10 @@ TEST_CASE("unordered maxRetransmits=0 channel loses some messages under loss but
     p.loss = 0;
     p.run_for(TimeDelta::seconds(5));
     const auto got = p.server.messages(lossy).size();
-    MESSAGE("maxRetransmits=0 under 20% loss: " << got << " of " << n << " delivered");
+    MESSAGE("maxRetransmits=0 under 10% loss: " << got << " of " << n << " delivered");
     CHECK(got < static_cast<size_t>(n));
-    CHECK(got > 0);
+    CHECK(got > static_cast<size_t>(n) / 2);
+
     // The reliable channel sharing the association lost nothing.
     CHECK(text(p.server.messages(reliable)[0].data) == "done");
     // Nothing is left behind a gap: the stream keeps flowing once loss stops.
