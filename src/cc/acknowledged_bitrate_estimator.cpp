@@ -1,5 +1,7 @@
 #include "cc/acknowledged_bitrate_estimator.hpp"
 
+#include "cc/time_util.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -35,6 +37,8 @@ void BitrateEstimator::update(Timestamp at, DataSize amount, bool in_alr) {
     const TimeDelta window = estimate_kbps_ ? config_.window : config_.initial_window;
     const auto sample = update_window(at, amount, window);
     if (!sample) return;
+    last_sample_kbps_ = *sample;
+    last_sample_time_ = at;
     if (!estimate_kbps_) {
         estimate_kbps_ = *sample;
         return;
@@ -48,6 +52,19 @@ void BitrateEstimator::update(Timestamp at, DataSize amount, bool in_alr) {
     estimate_kbps_ = (sample_var * *estimate_kbps_ + pred_var * *sample) / (sample_var + pred_var);
     estimate_kbps_ = std::max(*estimate_kbps_, config_.estimate_floor.kbps_f());
     variance_ = sample_var * pred_var / (sample_var + pred_var);
+}
+
+std::optional<DataRate> BitrateEstimator::last_sample() const {
+    if (!last_sample_kbps_) return std::nullopt;
+    return DataRate::bps(static_cast<int64_t>(*last_sample_kbps_ * 1000));
+}
+
+std::optional<DataRate> AcknowledgedBitrateEstimator::recent_sample(Timestamp now, TimeDelta max_age) const {
+    const auto s = estimator_.last_sample();
+    if (!s || !estimator_.last_sample_time().is_finite()) return std::nullopt;
+    // Receive times are in their own (shifted) clock domain; compare loosely.
+    if (now - estimator_.last_sample_time() > max_age) return std::nullopt;
+    return s;
 }
 
 std::optional<DataRate> BitrateEstimator::bitrate() const {

@@ -25,6 +25,9 @@ public:
 
     void update(Timestamp at, DataSize amount, bool in_alr);
     std::optional<DataRate> bitrate() const;
+    /// The last raw window sample (not smoothed), and when it completed.
+    std::optional<DataRate> last_sample() const;
+    Timestamp last_sample_time() const { return last_sample_time_; }
     /// The rate is about to change a lot (end of ALR): trust the next samples more.
     void expect_fast_rate_change() { variance_ += 200; }
 
@@ -37,6 +40,8 @@ private:
     int64_t sum_bytes_ = 0;
     std::optional<Timestamp> prev_time_;
     std::optional<double> estimate_kbps_;
+    std::optional<double> last_sample_kbps_;
+    Timestamp last_sample_time_ = Timestamp::minus_infinity();
     double variance_ = 50.0;
 };
 
@@ -45,6 +50,9 @@ public:
     /// Feeds the received packets of one feedback, sorted by arrival.
     void incoming_packet_feedback(const std::vector<PacketResult>& sorted_by_arrival);
     std::optional<DataRate> bitrate() const { return estimator_.bitrate(); }
+    /// The raw throughput of the last window if it completed within `max_age` of `now`: follows a sudden drop
+    /// at once, where bitrate() lags by several windows.
+    std::optional<DataRate> recent_sample(Timestamp now, TimeDelta max_age) const;
     void set_alr(bool in_alr) { in_alr_ = in_alr; }
     void set_alr_ended_time(Timestamp at) { alr_ended_time_ = at; }
     void expect_fast_rate_change() { estimator_.expect_fast_rate_change(); }

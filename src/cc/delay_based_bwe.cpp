@@ -25,7 +25,8 @@ void DelayBasedBwe::incoming_packet(const PacketResult& packet, Timestamp at) {
 
 DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPacketsFeedback& feedback,
                                                               std::optional<DataRate> acked_bitrate,
-                                                              std::optional<DataRate> probe_bitrate, bool in_alr) {
+                                                              std::optional<DataRate> probe_bitrate, bool in_alr,
+                                                              std::optional<DataRate> recent_throughput) {
     const auto packets = feedback.sorted_by_receive_time();
     if (packets.empty()) return Result{};
     bool recovered_from_overuse = false;
@@ -37,16 +38,20 @@ DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPac
         prev = detector_.state();
     }
     rate_control_.set_in_alr(in_alr);
-    return maybe_update_estimate(acked_bitrate, probe_bitrate, recovered_from_overuse, feedback.feedback_time);
+    return maybe_update_estimate(acked_bitrate, probe_bitrate, recent_throughput, recovered_from_overuse,
+                                 feedback.feedback_time);
 }
 
 DelayBasedBwe::Result DelayBasedBwe::maybe_update_estimate(std::optional<DataRate> acked_bitrate,
                                                            std::optional<DataRate> probe_bitrate,
+                                                           std::optional<DataRate> recent_throughput,
                                                            bool recovered_from_overuse, Timestamp at) {
     Result r;
     if (detector_.state() == BandwidthUsage::Overusing) {
-        if (acked_bitrate && rate_control_.time_to_reduce_further(at, *acked_bitrate)) {
-            rate_control_.update(BandwidthUsage::Overusing, acked_bitrate, at);
+        std::optional<DataRate> throughput = acked_bitrate;
+        if (throughput && recent_throughput) throughput = std::min(*throughput, *recent_throughput);
+        if (throughput && rate_control_.time_to_reduce_further(at, *throughput)) {
+            rate_control_.update(BandwidthUsage::Overusing, throughput, at);
             r.updated = rate_control_.valid_estimate();
             r.target_bitrate = rate_control_.latest_estimate();
         } else if (!acked_bitrate && rate_control_.initial_time_to_reduce_further(at)) {

@@ -32,8 +32,12 @@ public:
     DelayBasedBwe() : DelayBasedBwe(Config{}) {}
     explicit DelayBasedBwe(const Config& config);
 
+    /// `recent_throughput`: the unsmoothed delivery rate of the last window, if fresh. On overuse the decrease is
+    /// based on the lower of it and the acknowledged bitrate, so that a sudden capacity drop is not answered with a
+    /// rate derived from before the drop (which would leave a standing queue the delay trend cannot see).
     Result incoming_packet_feedback(const TransportPacketsFeedback& feedback, std::optional<DataRate> acked_bitrate,
-                                    std::optional<DataRate> probe_bitrate, bool in_alr);
+                                    std::optional<DataRate> probe_bitrate, bool in_alr,
+                                    std::optional<DataRate> recent_throughput = std::nullopt);
     void on_rtt_update(TimeDelta rtt) { rate_control_.set_rtt(rtt); }
     void set_start_bitrate(DataRate rate) { rate_control_.set_start_bitrate(rate); }
     void set_min_bitrate(DataRate rate) { rate_control_.set_min_bitrate(rate); }
@@ -49,7 +53,7 @@ public:
 private:
     void incoming_packet(const PacketResult& packet, Timestamp at);
     Result maybe_update_estimate(std::optional<DataRate> acked_bitrate, std::optional<DataRate> probe_bitrate,
-                                 bool recovered_from_overuse, Timestamp at);
+                                 std::optional<DataRate> recent_throughput, bool recovered_from_overuse, Timestamp at);
     void reset_delay_estimation();
 
     Config config_;

@@ -118,7 +118,10 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     }
 
     const BandwidthUsage state_before = delay_based_.state();
-    const auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value());
+    const auto recent = sorted.empty() ? std::nullopt
+                                       : acked_.recent_sample(sorted.back().receive_time, TimeDelta::millis(300));
+    const auto result =
+        delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(), recent);
     if (delay_based_.state() == BandwidthUsage::Overusing && state_before != BandwidthUsage::Overusing) {
         // The delivered rate is about to drop (the queue overflowed or will): let the throughput estimate follow
         // quickly, so the decreases that follow while still overusing are based on what the path carries now.
