@@ -65,7 +65,8 @@ TEST_CASE("draft-era simulcast with rid= prefix reads as the RFC 8853 form") {
 }
 
 TEST_CASE("fingerprints of every supported hash size") {
-    for (auto [name, n] : {std::pair{"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"SHA-384", 48}, {"sha-512", 64}}) {
+    for (auto [name_binding, n] : {std::pair{"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"SHA-384", 48}, {"sha-512", 64}}) {
+        std::string name = name_binding;  // clang 14 cannot capture structured bindings in doctest's lambdas
         std::string hex;
         for (int i = 0; i < n; ++i) hex += (i ? ":" : "") + std::string("a5");
         auto f = parse_fingerprint(std::string(name) + " " + hex);

@@ -404,8 +404,9 @@ TEST_CASE("ICE restart: new remote credentials are detected") {
 }
 
 TEST_CASE("DTLS role: passive and active offers are honoured") {
-    for (auto [offered, expected, role] : {std::tuple{"passive", Setup::Active, DtlsRole::Client},
-                                           std::tuple{"active", Setup::Passive, DtlsRole::Server}}) {
+    for (auto [offered_binding, expected, role] : {std::tuple{"passive", Setup::Active, DtlsRole::Client},
+                                                   std::tuple{"active", Setup::Passive, DtlsRole::Server}}) {
+        std::string offered = offered_binding;  // clang 14 cannot capture structured bindings in doctest's lambdas
         CAPTURE(offered);
         std::string text = sample("chromium_offer_datachannel_to_aiortc.sdp");
         auto pos = text.find("a=setup:actpass");
