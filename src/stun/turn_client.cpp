@@ -340,6 +340,14 @@ void TurnClient::handle_datagram(Timestamp now, ByteView bytes) {
     }
 }
 
+void TurnClient::handle_disconnected(Timestamp) {
+    if (state_ == TurnState::Closing) {
+        finish_close(); // the server frees an allocation whose TCP connection closes (RFC 6062 / RFC 8656 3.1)
+        return;
+    }
+    fail(make_error(ErrorCategory::NetworkError, "turn", "the connection to the TURN server was closed"));
+}
+
 void TurnClient::handle_message(Timestamp now, ByteView bytes) {
     if (is_channel_data(bytes)) {
         const auto cd = parse_channel_data(bytes);

@@ -17,6 +17,7 @@
 //     then drain turn.poll_transmit() (bytes to write to the server socket: a datagram over UDP, a chunk of the
 //     stream over TCP/TLS) and turn.poll_event() (TurnAllocated, TurnPeerData, TurnFailed, ...).
 //   turn.send_to(now, peer, bytes) relays application bytes to a peer (then drain poll_transmit()).
+//   TCP/TLS: if the connection drops, call handle_disconnected(now); after TurnClosed/TurnFailed close the socket.
 //
 // Using a relay as an ICE "local socket" (see src/ice/agent.hpp, "Relay hook"):
 //   - on TurnAllocated{relayed, mapped}: agent.add_relay_candidate(relayed, mapped, config.server);
@@ -130,6 +131,8 @@ public:
     void close(Timestamp now);
 
     void handle_datagram(Timestamp now, ByteView bytes);
+    /// TCP/TLS: the connection to the server was closed or reset. The allocation is lost (TurnFailed).
+    void handle_disconnected(Timestamp now);
     void handle_timeout(Timestamp now);
     std::optional<std::vector<uint8_t>> poll_transmit();
     std::optional<TurnEvent> poll_event();

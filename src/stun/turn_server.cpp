@@ -313,7 +313,8 @@ void TurnServer::handle_allocate(Timestamp now, const FiveTuple& t, const Messag
         send_error(t, req, error::AddressFamilyNotSupported, "Address Family not Supported", &u.key);
         return;
     }
-    if (per_client_[t.first.ip()] >= config_.max_allocations_per_client) {
+    if (const auto pc = per_client_.find(t.first.ip());
+        pc != per_client_.end() && pc->second >= config_.max_allocations_per_client) {
         send_error(t, req, error::AllocationQuotaReached, "Allocation Quota Reached", &u.key);
         return;
     }

@@ -126,6 +126,7 @@ public:
 
     SocketAddr udp() const { return SocketAddr(IpAddr::v4_loopback(), port); }
     SocketAddr tls() const { return SocketAddr(IpAddr::v4_loopback(), tls_port); }
+    std::string cert_path() const { return dir + "/cert.pem"; }
     std::string log_tail() const {
         std::ifstream in(dir + "/turnserver.log");
         std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -258,8 +259,11 @@ std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()
 
 /// A TurnClient on its own socket (UDP, or a TCP connection for TCP/TLS).
 struct Client {
-    Client(TurnTransport transport, std::string password = kPassword, bool auto_channel = true) : random(next_seed()) {
+    Client(TurnTransport transport, std::string password = kPassword, bool auto_channel = true,
+           TlsClientConfig tls = {})
+        : random(next_seed()) {
         TurnClientConfig c;
+        c.tls = std::move(tls);
         c.transport = transport;
         c.server = transport == TurnTransport::Tls ? coturn().tls() : coturn().udp();
         c.username = kUser;
@@ -510,5 +514,30 @@ TEST_CASE("coturn: a wrong password fails with a clear authentication error") {
         CHECK(a.failure->category == ErrorCategory::InvalidAccessError);
         CHECK(a.failure->message.find("authentication failed") != std::string::npos);
         CHECK(a.failure->message.find("wrong-password") == std::string::npos);
+    }
+}
+
+TEST_CASE("coturn: TLS certificate verification is off by default and works when configured") {
+    coturn();
+    SUBCASE("verification on, trusting the test certificate, host name localhost: allocates") {
+        Client a(TurnTransport::Tls, kPassword, true, TlsClientConfig{true, "localhost", coturn().cert_path()});
+        CHECK(allocate(a));
+        a.turn->close(clock_now());
+        CHECK(run({&a}, {}, [&] { return a.closed; }, 3));
+    }
+    SUBCASE("verification on with the system trust store: the self-signed certificate is refused") {
+        Client a(TurnTransport::Tls, kPassword, true, TlsClientConfig{true, "localhost", ""});
+        REQUIRE(a.turn->allocate(clock_now()).ok());
+        run({&a}, {}, [&] { return a.turn->state() != TurnState::Allocating; }, 5);
+        CHECK(a.turn->state() == TurnState::Failed);
+        REQUIRE(a.failure.has_value());
+        CHECK(a.failure->message.find("TLS handshake") != std::string::npos);
+        CHECK(a.failure->message.find("certificate") != std::string::npos);
+    }
+    SUBCASE("verification on, wrong host name: refused") {
+        Client a(TurnTransport::Tls, kPassword, true, TlsClientConfig{true, "turn.example.org", coturn().cert_path()});
+        REQUIRE(a.turn->allocate(clock_now()).ok());
+        run({&a}, {}, [&] { return a.turn->state() != TurnState::Allocating; }, 5);
+        CHECK(a.turn->state() == TurnState::Failed);
     }
 }

@@ -275,3 +275,23 @@ TEST_CASE("turn over TCP: garbage on the stream fails the allocation clearly") {
         if (auto* f = std::get_if<TurnFailed>(&*e)) failed = f->error.message.find("neither STUN") != std::string::npos;
     CHECK(failed);
 }
+
+TEST_CASE("turn over TCP: a dropped connection fails the allocation, or completes a close") {
+    StreamHarness h(64);
+    REQUIRE(h.client.allocate(h.now).ok());
+    h.pump();
+    REQUIRE(h.client.state() == TurnState::Allocated);
+    h.client.handle_disconnected(h.now);
+    CHECK(h.client.state() == TurnState::Failed);
+    bool failed = false;
+    while (auto e = h.client.poll_event())
+        if (auto* f = std::get_if<TurnFailed>(&*e)) failed = f->error.message.find("connection") != std::string::npos;
+    CHECK(failed);
+
+    StreamHarness h2(64);
+    REQUIRE(h2.client.allocate(h2.now).ok());
+    h2.pump();
+    h2.client.close(h2.now);
+    h2.client.handle_disconnected(h2.now);
+    CHECK(h2.client.state() == TurnState::Closed);
+}
