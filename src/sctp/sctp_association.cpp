@@ -1,5 +1,7 @@
 #include "sctp/sctp_association.hpp"
 
+#include "sctp/crc32c.hpp"
+
 #include <rtcpp/log.hpp>
 
 #include <usrsctp.h>
@@ -168,7 +170,12 @@ void SctpAssociation::on_sctp_outbound(ByteView packet) {
     if (dying_) return;
     ++stats_.packets_sent;
     stats_.bytes_sent += packet.size();
-    transmit_.emplace_back(packet.begin(), packet.end());
+    auto& out = transmit_.emplace_back(packet.begin(), packet.end());
+    // usrsctp leaves the checksum to us (offloaded, see SctpStack::init).
+    if (out.size() >= 12) {
+        const uint32_t crc = sctp_checksum(out);
+        std::memcpy(out.data() + 8, &crc, 4);
+    }
 }
 
 void SctpAssociation::on_sctp_upcall(int events) {
@@ -181,6 +188,10 @@ void SctpAssociation::handle_packet(Timestamp now, ByteView sctp_packet) {
     if (!sock_ || sctp_packet.empty()) return;
     ++stats_.packets_received;
     stats_.bytes_received += sctp_packet.size();
+    if (!sctp_checksum_ok(sctp_packet)) {
+        ++stats_.checksum_errors;
+        return;
+    }
     usrsctp_conninput(SctpStack::id_to_addr(id_), sctp_packet.data(), sctp_packet.size(), 0);
 }
 

@@ -115,6 +115,8 @@ struct SctpStats {
     uint64_t packets_received = 0;
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
+    /// Incoming packets with a bad CRC32c (or shorter than an SCTP header): dropped.
+    uint64_t checksum_errors = 0;
     uint64_t messages_sent = 0;
     uint64_t messages_received = 0;
     /// DCEP messages that did not parse (bad type, truncated, bad lengths): ignored.

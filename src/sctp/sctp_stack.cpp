@@ -64,6 +64,8 @@ void* SctpStack::id_to_addr(uint32_t id) {
 void SctpStack::init() {
     if (initialized_) return;
     usrsctp_init_nothreads(0, &SctpStack::outbound, nullptr);
+    // SctpAssociation computes and verifies checksums itself with the CPU's CRC32 instruction (crc32c.hpp).
+    usrsctp_enable_crc32c_offload();
     apply_sysctls();
     initialized_ = true;
     ++init_count_;

@@ -472,3 +472,26 @@ TEST_CASE("throughput sanity: 50 MB through an in-memory pair") {
                 secs);
     CHECK(received == sent);
 }
+
+TEST_CASE("packets with a bad checksum are dropped and counted") {
+    Pair p;
+    p.connect();
+    auto sid = open_both(p, p.client, named("crc"));
+    REQUIRE(p.client.assoc->send_text(sid, "intact").ok());
+    p.client.assoc->handle_timeout(p.now);
+    std::vector<std::vector<uint8_t>> packets;
+    while (auto pk = p.client.assoc->poll_transmit()) packets.push_back(*pk);
+    REQUIRE_FALSE(packets.empty());
+    const auto before = p.server.assoc->stats().checksum_errors;
+    for (auto pk : packets) {
+        pk[pk.size() - 1] ^= 0x01;  // corrupt the payload
+        p.server.assoc->handle_packet(p.now, pk);
+    }
+    p.server.assoc->handle_packet(p.now, std::vector<uint8_t>{1, 2, 3});  // shorter than a header
+    p.pump();
+    CHECK(p.server.assoc->stats().checksum_errors == before + packets.size() + 1);
+    CHECK(p.server.messages(sid).empty());
+    // The retransmission (intact) still gets through.
+    REQUIRE(p.run_until([&] { return p.server.messages(sid).size() == 1; }, TimeDelta::seconds(5)));
+    CHECK(text(p.server.messages(sid)[0].data) == "intact");
+}
