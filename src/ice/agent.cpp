@@ -229,6 +229,8 @@ Result<void> Agent::add_remote_candidate(const Candidate& in) {
             return make_error(ErrorCategory::RangeError, "ice", "too many mDNS candidates");
         }
         mdns_.push_back(in);
+        if (!mdns_deadline_.is_finite())
+            mdns_deadline_ = (now_.is_finite() ? now_ : Timestamp::zero()) + config_.mdns_failure_grace;
         return {};
     }
     if (in.address.port() == 0 || in.address.ip().is_unspecified()) {
@@ -581,6 +583,7 @@ void Agent::update_checking_state() {
     }
     if (previous_route_ || config_.lite || !remote_creds_ || !remote_end_of_candidates_) return;
     if (gathering_state_ != GatheringState::Complete || !triggered_.empty()) return;
+    if (!mdns_.empty() && now_ < mdns_deadline_) return; // the peer's checks may still reveal it
     for (const auto& p : pairs_)
         if (!p.removed && p.state != PairState::Failed) return;
     set_state(ConnectionState::Failed);
@@ -962,6 +965,8 @@ Timestamp Agent::poll_timeout() const {
         if (consent_pending_since_.is_finite() && state_ != ConnectionState::Disconnected)
             t = std::min(t, consent_pending_since_ + config_.consent_disconnected_after);
     }
+    if (!selected_ && !mdns_.empty() && mdns_deadline_ > now_ && state_ != ConnectionState::Failed)
+        t = std::min(t, mdns_deadline_);
     if (may_nominate() && first_valid_at_.is_finite() && best_valid_pair())
         t = std::min(t, first_valid_at_ + config_.nomination_timeout);
     return t;
@@ -986,6 +991,7 @@ void Agent::reset_checks() {
     pairs_.clear();
     remotes_.clear();
     mdns_.clear();
+    mdns_deadline_ = Timestamp::plus_infinity();
     triggered_.clear();
     selected_.reset();
     nominating_ = false;

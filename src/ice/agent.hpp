@@ -83,6 +83,9 @@ struct AgentConfig {
     size_t max_remote_candidates = 100;
     size_t max_pairs = 100;
     size_t max_mdns_candidates = 20;
+    /// With unresolved remote mDNS candidates, how long to wait for the peer's checks (peer-reflexive discovery)
+    /// before an empty or failed check list means failed.
+    TimeDelta mdns_failure_grace = TimeDelta::seconds(15);
     /// Responses to STUN requests from addresses that are not remote candidates: token bucket.
     double unknown_source_rate = 50;  ///< per second
     double unknown_source_burst = 100;
@@ -332,6 +335,7 @@ private:
     bool nominating_ = false;
     std::optional<size_t> selected_;
     std::optional<Route> previous_route_; // kept for data during an ICE restart
+    Timestamp mdns_deadline_ = Timestamp::plus_infinity();
     Timestamp next_consent_ = Timestamp::plus_infinity();
     Timestamp last_consent_response_ = Timestamp::minus_infinity();
     Timestamp consent_pending_since_ = Timestamp::plus_infinity();

@@ -542,6 +542,24 @@ TEST_CASE("remote mDNS candidates are kept aside and never paired") {
     CHECK(a.remote_candidates().empty());
 }
 
+TEST_CASE("only mDNS remote candidates: no stall, failed after the grace period without peer checks") {
+    Random rng(16);
+    AgentConfig cfg;
+    cfg.mdns_failure_grace = TimeDelta::seconds(10);
+    Agent a(cfg, rng);
+    a.add_host_address(kLocal);
+    a.start_gathering(Timestamp::zero());
+    a.set_remote_credentials(kRemoteCreds);
+    REQUIRE(a.add_remote_candidate("candidate:1 1 udp 2122260223 aaaa-bbbb.local 5000 typ host").ok());
+    a.end_of_remote_candidates();
+    a.handle_timeout(Timestamp::seconds(1));
+    CHECK(a.state() != ConnectionState::Failed);
+    CHECK(a.poll_timeout() == Timestamp::seconds(10));
+    a.handle_timeout(a.poll_timeout());
+    CHECK(a.state() == ConnectionState::Failed);
+    CHECK(a.poll_timeout() == Timestamp::plus_infinity());
+}
+
 TEST_CASE("close stops everything") {
     Random rng(15);
     Agent a(AgentConfig{}, rng);
