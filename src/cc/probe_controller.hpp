@@ -40,7 +40,7 @@ public:
         /// capacity may have grown, and additive increase alone would take many seconds to find out.
         bool probe_when_stable = true;
         double stable_probe_scale = 2.0;
-        TimeDelta stable_time = TimeDelta::seconds(2);
+        TimeDelta stable_time = TimeDelta::seconds(3);
         TimeDelta min_time_between_probes = TimeDelta::seconds(1);
         TimeDelta probe_duration = TimeDelta::millis(15);
         int probe_count = 5;

@@ -264,25 +264,32 @@ TcpSender::TcpSender(SocketAddr local, SocketAddr remote, Timestamp start, size_
     : local_(local), remote_(remote), start_(start), segment_size_(segment_size), max_cwnd_(max_cwnd) {}
 
 TimeDelta TcpSender::rto() const {
-    TimeDelta base = srtt_ ? *srtt_ + rttvar_ * 4 : TimeDelta::seconds(1);
-    base = std::max(base, TimeDelta::millis(200));
+    // As Linux does: the variance term is at least 200 ms, so a queue that grows steadily (small rttvar) does not
+    // cause spurious timeouts.
+    TimeDelta base = srtt_ ? *srtt_ + std::max(rttvar_ * 4, TimeDelta::millis(200)) : TimeDelta::seconds(1);
     for (int i = 0; i < backoff_ && base < TimeDelta::seconds(8); ++i) base = base * 2;
     return base;
 }
 
+TimeDelta TcpSender::pto() const {
+    return std::max(srtt_ ? *srtt_ * 2 : TimeDelta::seconds(1), TimeDelta::millis(10));
+}
+
+void TcpSender::send_segment(Timestamp now) {
+    Datagram d{local_, remote_, {}};
+    ByteWriter w(d.bytes);
+    w.write_u8(kTcpDataMagic);
+    w.write_u32(next_seq_);
+    w.write_u64(static_cast<uint64_t>(now.us()));
+    w.write_zeros(segment_size_ - d.bytes.size());
+    outstanding_.emplace(next_seq_, now);
+    ++next_seq_;
+    ++sent_;
+    out_.push_back(std::move(d));
+}
+
 void TcpSender::fill_window(Timestamp now) {
-    while (static_cast<double>(outstanding_.size()) < std::floor(cwnd_)) {
-        Datagram d{local_, remote_, {}};
-        ByteWriter w(d.bytes);
-        w.write_u8(kTcpDataMagic);
-        w.write_u32(next_seq_);
-        w.write_u64(static_cast<uint64_t>(now.us()));
-        w.write_zeros(segment_size_ - d.bytes.size());
-        outstanding_.emplace(next_seq_, now);
-        ++next_seq_;
-        ++sent_;
-        out_.push_back(std::move(d));
-    }
+    while (static_cast<double>(outstanding_.size()) < std::floor(cwnd_)) send_segment(now);
 }
 
 void TcpSender::handle_timeout(Timestamp now) {
@@ -295,6 +302,10 @@ void TcpSender::handle_timeout(Timestamp now) {
         recovery_point_ = next_seq_;
         ++backoff_;
         ++timeouts_;
+    } else if (!outstanding_.empty() && !probe_sent_ && last_ack_.is_finite() && now - last_ack_ >= pto()) {
+        // Tail loss probe: one more segment, whose acknowledgement reveals the losses before it.
+        send_segment(now);
+        probe_sent_ = true;
     }
     fill_window(now);
 }
@@ -305,6 +316,9 @@ void TcpSender::handle_datagram(Timestamp now, const Datagram& d) {
     const auto seq = r.read_u32();
     const auto echo = r.read_u64();
     if (!magic || *magic != kTcpAckMagic || !seq || !echo) return;
+    last_ack_ = now;
+    probe_sent_ = false;
+    const Timestamp acked_send_time = Timestamp::micros(static_cast<int64_t>(*echo));
     auto it = outstanding_.find(*seq);
     if (it != outstanding_.end()) {
         const TimeDelta sample = now - it->second;
@@ -325,10 +339,13 @@ void TcpSender::handle_datagram(Timestamp now, const Datagram& d) {
             cwnd_ = std::min(cwnd_, max_cwnd_);
         }
     }
-    // Three later segments acknowledged: the earlier ones are lost.
+    // RACK: a segment sent sufficiently earlier than one just acknowledged is lost (no reordering here, so a
+    // quarter RTT of reordering window is plenty).
+    const TimeDelta reo_wnd = srtt_ ? *srtt_ / 4 : TimeDelta::millis(1);
     bool loss = false;
     uint32_t first_lost = 0;
-    while (!outstanding_.empty() && outstanding_.begin()->first + 3 < *seq) {
+    while (!outstanding_.empty() && outstanding_.begin()->first < *seq &&
+           outstanding_.begin()->second + reo_wnd < acked_send_time) {
         if (!loss) first_lost = outstanding_.begin()->first;
         loss = true;
         outstanding_.erase(outstanding_.begin());
@@ -353,7 +370,9 @@ std::optional<Datagram> TcpSender::poll_transmit() {
 Timestamp TcpSender::poll_timeout() {
     if (sent_ == 0) return start_;
     if (outstanding_.empty()) return Timestamp::plus_infinity();
-    return outstanding_.begin()->second + rto();
+    Timestamp t = outstanding_.begin()->second + rto();
+    if (!probe_sent_ && last_ack_.is_finite()) t = std::min(t, last_ack_ + pto());
+    return t;
 }
 
 void TcpReceiver::handle_datagram(Timestamp now, const Datagram& d) {

@@ -133,9 +133,10 @@ private:
     uint64_t feedback_sent_ = 0;
 };
 
-/// A long-lived bulk transfer with Reno-like congestion control (slow start, +1 segment per RTT, halving on
-/// loss detected by three later acknowledgements, retransmission timeout). Lost data is not resent: only the
-/// throughput and the pressure on the queue matter here.
+/// A long-lived bulk transfer with Reno-like congestion control (slow start, +1 segment per RTT, one halving per
+/// window of losses), RACK-style time-based loss detection, a tail loss probe and a retransmission timeout, as a
+/// modern TCP stack recovers from drop-tail losses without falling back to slow start. Lost data is not resent:
+/// only the throughput and the pressure on the queue matter here.
 class TcpSender : public Endpoint {
 public:
     TcpSender(SocketAddr local, SocketAddr remote, Timestamp start, size_t segment_size = 1200,
@@ -153,7 +154,9 @@ public:
 
 private:
     void fill_window(Timestamp now);
+    void send_segment(Timestamp now);
     TimeDelta rto() const;
+    TimeDelta pto() const;
 
     SocketAddr local_, remote_;
     Timestamp start_;
@@ -167,6 +170,8 @@ private:
     std::optional<TimeDelta> srtt_;
     TimeDelta rttvar_ = TimeDelta::zero();
     int backoff_ = 0;
+    Timestamp last_ack_ = Timestamp::minus_infinity();
+    bool probe_sent_ = false;
     std::deque<Datagram> out_;
     uint64_t sent_ = 0;
     uint64_t loss_events_ = 0;

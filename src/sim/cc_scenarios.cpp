@@ -346,6 +346,8 @@ ScenarioResult run_cc_scenario(CcScenario scenario, TimeDelta rtt, uint64_t seed
             if (a.arrival >= spec.steady_from && a.arrival < end) bits += static_cast<double>((a.size + kIpUdpOverhead) * 8);
         result.flow_throughput_kbps.push_back(bits / (end - spec.steady_from).seconds_f() / 1000.0);
         result.media_share = result.flow_throughput_kbps.front() / spec.forward.front().rate.kbps_f();
+        result.tcp_loss_events = tcp_sender->loss_events();
+        result.tcp_timeouts = tcp_sender->timeouts();
     }
     for (const auto& s : senders) result.rate_logs.push_back(s->rate_log());
     if (result.flow_throughput_kbps.size() > 1) result.fairness = jain_fairness(result.flow_throughput_kbps);
