@@ -95,7 +95,9 @@ TEST_CASE("probe controller: probes capped at the maximum; probe on max increase
 }
 
 TEST_CASE("probe controller: probes on ALR exit and while the capacity is unknown") {
-    ProbeController pc;
+    ProbeController::Config cfg;
+    cfg.probe_when_stable = false;
+    ProbeController pc(cfg);
     const Timestamp t0 = Timestamp::seconds(1);
     pc.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
     pc.set_estimated_bitrate(DataRate::kbps(800), t0 + TimeDelta::millis(200));
@@ -158,4 +160,26 @@ TEST_CASE("GoogCcNetworkController: REMB-only peer follows the receiver estimate
     auto u3 = c.on_loss_report(now, 30, 100);
     REQUIRE(u3.target_rate);
     CHECK(u3.target_rate->target_rate < DataRate::kbps(1400));
+}
+
+TEST_CASE("probe controller: probes when the estimate has not decreased for a while") {
+    ProbeController::Config cfg;
+    cfg.probe_on_capacity_unknown = false;
+    ProbeController pc(cfg);
+    const Timestamp t0 = Timestamp::seconds(1);
+    pc.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
+    pc.set_estimated_bitrate(DataRate::kbps(1000), t0 + TimeDelta::millis(200));
+    pc.set_last_decrease_time(t0 + TimeDelta::millis(1500));
+    CHECK(pc.process(t0 + TimeDelta::seconds(2)).empty());  // initial probing times out
+    CHECK(pc.process(t0 + TimeDelta::seconds(4)).empty());  // 2.5 s since the decrease: not yet
+    auto p = pc.process(t0 + TimeDelta::millis(4600));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].target_data_rate == DataRate::kbps(2000));
+    // In an application-limited region the rate says nothing about the capacity: no such probes.
+    ProbeController pc2(cfg);
+    pc2.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
+    pc2.set_estimated_bitrate(DataRate::kbps(1000), t0);
+    pc2.set_alr_start_time(t0);
+    pc2.process(t0 + TimeDelta::seconds(2));
+    CHECK(pc2.process(t0 + TimeDelta::seconds(10)).empty());
 }
