@@ -224,7 +224,8 @@ TEST_CASE("Extensions that do not fit the one-byte form switch to two-byte") {
     RtpHeader h;
     REQUIRE(set_extension<MidExtension>(h, map, "a"));
     CHECK(h.extensions.form() == ExtensionForm::TwoByte);
-    auto p = RtpPacketView::parse(build_rtp_packet(h, {}));
+    const auto bytes = build_rtp_packet(h, {});
+    auto p = RtpPacketView::parse(bytes);
     REQUIRE(p);
     CHECK(get_extension<MidExtension>(*p, map) == std::string_view("a"));
     RtpHeader h2;
