@@ -5,13 +5,18 @@
 #   interop + the real peers the interop tests run against (Chromium, aiortc, coturn, Janus, Node for Playwright)
 set -euo pipefail
 groups=("${@:-build}")
-pkgs=(build-essential cmake pkg-config libssl-dev libsrtp2-dev libusrsctp-dev libopus-dev libvpx-dev doctest-dev)
+pkgs=(build-essential cmake pkg-config libssl-dev libsrtp2-dev libusrsctp-dev libopus-dev libvpx-dev doctest-dev
+      libcpp-httplib-dev)
 for g in "${groups[@]}"; do
   case "$g" in
     build) ;;
     test) pkgs+=(clang libclang-rt-14-dev) ;;
-    interop) pkgs+=(clang libclang-rt-14-dev chromium python3-aiortc coturn janus nodejs npm iproute2 nftables iperf3
-                    libcpp-httplib-dev) ;;
+    interop)
+      pkgs+=(chromium python3-aiortc coturn iproute2 util-linux)
+      # Node.js drives Chromium through playwright-core (from npm); use the machine's own if it has one.
+      command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+      command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+      ;;
     *) echo "unknown group: $g" >&2; exit 2 ;;
   esac
 done

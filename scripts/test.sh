@@ -16,6 +16,11 @@ if [ -d tests/interop ] && [ "${RTCPP_SKIP_INTEROP:-0}" != 1 ]; then groups+=(in
 stamp "installing dependencies: ${groups[*]}"
 bash scripts/install-deps.sh "${groups[@]}"
 
+if [[ " ${groups[*]} " == *" interop "* ]]; then
+  stamp "installing playwright-core for the Chromium interop tests (npm)"
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 label_args=()
 [ "${RTCPP_SKIP_INTEROP:-0}" = 1 ] && label_args=(-LE interop)
 

@@ -10,6 +10,7 @@
 //   --bind IP: the local address to use (default: every interface, loopback included).
 //   --timeout SECONDS: give up after this long (default 120).
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
+#include <rtcpp/log.hpp>
 #include <rtcpp/peer_connection.hpp>
 #include <rtcpp/version.hpp>
 
@@ -231,12 +232,14 @@ const char* kPage = R"HTML(<!doctype html>
 <html><head><meta charset="utf-8"><title>rtcpp-peer</title></head>
 <body>
 <h1>rtcpp-peer</h1>
-<p>Connects to this rtcpp-peer with a data channel and echoes what you type (when it runs with --echo).</p>
+<p>Opens a data channel to this rtcpp-peer (run it with --echo to get your messages back).</p>
+<button id="connect">connect</button>
 <input id="msg" value="hello rtcpp"><button id="send" disabled>send</button>
 <pre id="log"></pre>
 <script>
 const log = (t) => { document.getElementById('log').textContent += t + '\n'; };
-(async () => {
+document.getElementById('connect').onclick = async () => {
+  document.getElementById('connect').disabled = true;
   const pc = new RTCPeerConnection();
   const ch = pc.createDataChannel('chat');
   ch.onopen = () => { log('channel open'); document.getElementById('send').disabled = false; };
@@ -247,7 +250,7 @@ const log = (t) => { document.getElementById('log').textContent += t + '\n'; };
   const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   document.getElementById('send').onclick = () => { const v = document.getElementById('msg').value; ch.send(v); log('> ' + v); };
-})();
+};
 </script></body></html>
 )HTML";
 
@@ -390,6 +393,15 @@ int run(const Options& o) {
                 if (!binary) s->on_message(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
             });
         }
+        if (o.echo) {
+            std::weak_ptr<DataChannel> weak = channel;
+            channel->on_message([weak](std::span<const uint8_t> data, bool binary) {
+                auto self = weak.lock();
+                if (!self) return;
+                if (binary) (void)self->send(data);
+                else (void)self->send(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+            });
+        }
         channel->on_open([&, t0, channel] {
             const double setup = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             const auto st = pc.stats();
@@ -459,7 +471,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--bind IP] "
-                 "[--timeout SECONDS] [--quiet]\n");
+                 "[--timeout SECONDS] [--quiet] [--verbose]\n");
     return 1;
 }
 
@@ -477,6 +489,12 @@ int main(int argc, char** argv) {
         else if (a == "--receive-file") o.receive_file = next();
         else if (a == "--relay-only") o.relay_only = true;
         else if (a == "--quiet") o.quiet = true;
+        else if (a == "--verbose") {
+            set_log_handler(LogLevel::Trace, [](LogLevel l, std::string_view c, std::string_view m) {
+                std::fprintf(stderr, "[%8.1f ms] %s %.*s: %.*s\n", elapsed_ms(), std::string(to_string(l)).c_str(),
+                             static_cast<int>(c.size()), c.data(), static_cast<int>(m.size()), m.data());
+            });
+        }
         else if (a == "--timeout") o.timeout_s = std::atoi(next().c_str());
         else if (a == "--bind") {
             auto ip = IpAddr::parse(next());

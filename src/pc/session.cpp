@@ -502,6 +502,8 @@ struct Session::Impl {
 
     void on_datagram(const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
         ++stats.datagrams_received;
+        RTCPP_LOG(LogLevel::Trace, "pc", "datagram " << remote.to_string() << " -> " << local.to_string() << " ("
+                                                     << bytes.size() << " bytes)");
         stats.bytes_received += bytes.size();
         if (!agent) {
             ++stats.stun_dropped;
@@ -511,6 +513,8 @@ struct Session::Impl {
         if (in == ice::Input::Stun) return;
         if (in == ice::Input::Dropped) {
             ++stats.stun_dropped;
+            RTCPP_LOG(LogLevel::Debug, "pc", "STUN from " << remote.to_string() << " to " << local.to_string()
+                                                          << " dropped by ICE (" << bytes.size() << " bytes)");
             return;
         }
         if (bytes.empty()) {
