@@ -155,4 +155,13 @@ Result<Candidate> parse_candidate(std::string_view input) {
     return c;
 }
 
+IceCandidate to_ice_candidate(const Candidate& c, std::string sdp_mid, uint16_t sdp_mline_index) {
+    return IceCandidate{c.to_string(), std::move(sdp_mid), sdp_mline_index};
+}
+
+std::optional<Result<Candidate>> from_ice_candidate(const IceCandidate& ic) {
+    if (ic.candidate.empty()) return std::nullopt;
+    return parse_candidate(ic.candidate);
+}
+
 } // namespace rtcpp::sdp

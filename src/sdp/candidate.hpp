@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rtcpp/result.hpp>
+#include <rtcpp/session_description.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -47,5 +48,10 @@ struct Candidate {
 
 /// Parses "candidate:...", "a=candidate:..." or the bare attribute value after "candidate:".
 Result<Candidate> parse_candidate(std::string_view text);
+
+/// The trickle form a PeerConnection user sends to the remote peer.
+IceCandidate to_ice_candidate(const Candidate& c, std::string sdp_mid, uint16_t sdp_mline_index);
+/// A trickled candidate from the remote peer; an empty `candidate` (end of candidates) yields nothing.
+std::optional<Result<Candidate>> from_ice_candidate(const IceCandidate& ic);
 
 } // namespace rtcpp::sdp

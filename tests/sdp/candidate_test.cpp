@@ -85,3 +85,20 @@ TEST_CASE("malformed candidates are refused with a reason") {
         CHECK(c.error().message.find(b.reason) != std::string::npos);
     }
 }
+
+TEST_CASE("trickle form: IceCandidate to and from the typed candidate") {
+    auto c = parse_candidate("candidate:1 1 udp 2122260223 127.0.0.1 47963 typ host generation 0");
+    REQUIRE(c.ok());
+    auto ic = to_ice_candidate(*c, "0", 0);
+    CHECK(ic.candidate == "candidate:1 1 udp 2122260223 127.0.0.1 47963 typ host generation 0");
+    CHECK(ic.sdp_mid == "0");
+    CHECK(ic.sdp_mline_index == 0);
+    auto back = from_ice_candidate(ic);
+    REQUIRE(back);
+    REQUIRE(back->ok());
+    CHECK(**back == *c);
+    CHECK_FALSE(from_ice_candidate(rtcpp::IceCandidate{"", std::string("0"), std::nullopt}));
+    auto bad = from_ice_candidate(rtcpp::IceCandidate{"candidate:garbage", std::nullopt, 0});
+    REQUIRE(bad);
+    CHECK_FALSE(bad->ok());
+}
