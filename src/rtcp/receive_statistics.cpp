@@ -66,7 +66,8 @@ void StreamReceiveStatistics::handle_packet(Timestamp arrival, uint16_t seq, uin
     if (!in_order || retransmission) return;
 
     // A.8: transit time in RTP units; its variation drives the jitter estimate (kept << 4 for precision).
-    const uint64_t arrival_rtp = static_cast<uint64_t>(arrival.us()) * clock_rate_ / 1000000;
+    // Signed: core time may start below zero. Only differences of transit matter, so wrapping to 32 bits is fine.
+    const int64_t arrival_rtp = arrival.us() * static_cast<int64_t>(clock_rate_) / 1000000;
     const uint32_t transit = static_cast<uint32_t>(arrival_rtp) - rtp_timestamp;
     if (have_transit_) {
         int64_t d = static_cast<int32_t>(transit - last_transit_);
