@@ -135,6 +135,7 @@ struct Coturn {
 struct OwnServer {
     explicit OwnServer(Random& r) : random(r) {
         listen_fd = udp_bind(SocketAddr(IpAddr::v4_loopback(), 0));
+        local_by_fd[listen_fd] = local_of(listen_fd);
         TurnServerConfig c;
         c.listen = {local_of(listen_fd)};
         c.relay_ipv4 = IpAddr::v4_loopback();
@@ -150,7 +151,10 @@ struct OwnServer {
         for (auto& [a, fd] : relay_fds) close(fd);
     }
     SocketAddr addr() const { return server->config().listen.front(); }
-    void add_relay(const SocketAddr& relayed) { relay_fds[relayed] = udp_bind(relayed); }
+    void add_relay(const SocketAddr& relayed) {
+        relay_fds[relayed] = udp_bind(relayed);
+        local_by_fd[relay_fds[relayed]] = relayed;
+    }
     void flush() {
         while (auto t = server->poll_transmit()) {
             const int fd = t->from == addr() ? listen_fd : relay_fds.count(t->from) ? relay_fds[t->from] : -1;
@@ -160,6 +164,7 @@ struct OwnServer {
     Random& random;
     int listen_fd = -1;
     std::map<SocketAddr, int> relay_fds;
+    std::map<int, SocketAddr> local_by_fd; ///< no getsockname per datagram
     std::unique_ptr<TurnServer> server;
 };
 
@@ -196,7 +201,7 @@ struct Rig {
                     len = sizeof from;
                     const ssize_t n = recvfrom(fds[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
                     if (n < 0) break;
-                    own->server->handle_datagram(now, from_sa(from), local_of(fds[i].fd),
+                    own->server->handle_datagram(now, from_sa(from), own->local_by_fd[fds[i].fd],
                                                  ByteView(buf, static_cast<size_t>(n)));
                 }
             }
