@@ -75,6 +75,11 @@ void Depacketizer::handle_payload(ByteView payload, uint16_t seq, uint32_t ts, b
     f.first_sequence_number = first_seq_;
     f.last_sequence_number = seq;
     f.keyframe = key;
+    if (ready_.size() == kMaxQueuedFrames) {
+        // Nobody is polling: keep the newest frames.
+        ready_.pop_front();
+        ++stats_.dropped_frames;
+    }
     ready_.push_back(std::move(f));
     ++stats_.frames;
     reset_frame();

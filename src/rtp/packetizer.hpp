@@ -39,7 +39,7 @@ struct EncodedFrame {
 
 struct DepacketizerStats {
     uint64_t packets = 0;          ///< payloads handled
-    uint64_t frames = 0;           ///< complete frames produced
+    uint64_t frames = 0;           ///< complete frames produced (including any later dropped unpolled)
     uint64_t malformed_packets = 0;///< payloads that did not parse, or broke the fragmentation rules
     uint64_t dropped_packets = 0;  ///< payloads thrown away with a broken frame (malformed ones included)
     uint64_t dropped_frames = 0;   ///< frames given up: missing packets, missing start or end, bad fragmentation
@@ -47,6 +47,9 @@ struct DepacketizerStats {
 
 class Depacketizer {
 public:
+    /// Frames waiting in poll_frame() beyond this are dropped, oldest first (and counted in dropped_frames).
+    static constexpr size_t kMaxQueuedFrames = 64;
+
     virtual ~Depacketizer() = default;
 
     void handle_payload(ByteView payload, uint16_t sequence_number, uint32_t rtp_timestamp, bool marker);

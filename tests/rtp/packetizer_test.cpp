@@ -521,3 +521,17 @@ TEST_CASE("AV1 packetizer refuses malformed temporal units") {
     CHECK(!p.packetize(td, 1000).ok());                        // nothing left to send
     CHECK(!p.packetize(Bytes{0x32, 0x00}, 2).ok());
 }
+
+TEST_CASE("A depacketizer nobody polls keeps only the newest frames") {
+    OpusDepacketizer d;
+    const Bytes frame = {0xfc, 0x01};
+    for (uint16_t i = 0; i < Depacketizer::kMaxQueuedFrames + 10; ++i) d.handle_payload(frame, i, 960u * i, false);
+    CHECK(d.stats().frames == Depacketizer::kMaxQueuedFrames + 10);
+    CHECK(d.stats().dropped_frames == 10);
+    auto f = d.poll_frame();
+    REQUIRE(f);
+    CHECK(f->rtp_timestamp == 960u * 10);
+    size_t n = 1;
+    while (d.poll_frame()) ++n;
+    CHECK(n == Depacketizer::kMaxQueuedFrames);
+}
