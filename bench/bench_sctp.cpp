@@ -39,10 +39,12 @@ struct Link {
             progress = false;
             while (auto p = a->poll_transmit()) {
                 b->handle_packet(now, *p);
+                a->recycle(std::move(*p));
                 progress = true;
             }
             while (auto p = b->poll_transmit()) {
                 a->handle_packet(now, *p);
+                b->recycle(std::move(*p));
                 progress = true;
             }
             while (auto e = b->poll_event()) {

@@ -170,7 +170,13 @@ void SctpAssociation::on_sctp_outbound(ByteView packet) {
     if (dying_) return;
     ++stats_.packets_sent;
     stats_.bytes_sent += packet.size();
-    auto& out = transmit_.emplace_back(packet.begin(), packet.end());
+    std::vector<uint8_t> buffer;
+    if (!spare_.empty()) {
+        buffer = std::move(spare_.back());
+        spare_.pop_back();
+    }
+    buffer.assign(packet.begin(), packet.end());
+    auto& out = transmit_.emplace_back(std::move(buffer));
     // usrsctp leaves the checksum to us (offloaded, see SctpStack::init).
     if (out.size() >= 12) {
         const uint32_t crc = sctp_checksum(out);
@@ -207,6 +213,12 @@ std::optional<std::vector<uint8_t>> SctpAssociation::poll_transmit() {
     auto p = std::move(transmit_.front());
     transmit_.pop_front();
     return p;
+}
+
+void SctpAssociation::recycle(std::vector<uint8_t>&& buffer) {
+    // A few spares cover a window's burst; more would only hold memory.
+    constexpr size_t kMaxSpares = 64;
+    if (spare_.size() < kMaxSpares && buffer.capacity() >= 1024) spare_.push_back(std::move(buffer));
 }
 
 std::optional<SctpEvent> SctpAssociation::poll_event() {

@@ -148,6 +148,8 @@ public:
     void handle_packet(Timestamp now, ByteView sctp_packet);
     void handle_timeout(Timestamp now);
     std::optional<std::vector<uint8_t>> poll_transmit();
+    /// Optional: hands a buffer from poll_transmit() back once sent, so steady-state output does not allocate.
+    void recycle(std::vector<uint8_t>&& buffer);
     std::optional<SctpEvent> poll_event();
     Timestamp poll_timeout();
 
@@ -261,6 +263,7 @@ private:
     std::map<uint16_t, std::vector<uint8_t>> legacy_partial_;
     std::vector<uint8_t> notification_;
     std::deque<std::vector<uint8_t>> transmit_;
+    std::vector<std::vector<uint8_t>> spare_;
     std::deque<SctpEvent> events_;
     SctpStats stats_;
 };

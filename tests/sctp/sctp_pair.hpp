@@ -105,6 +105,8 @@ struct Pair {
             auto packet = std::move(to.inbox.front().second);
             to.inbox.pop_front();
             to.assoc->handle_packet(now, packet);
+            // Buffers go back to the side that produced them.
+            (&to == &client ? server : client).assoc->recycle(std::move(packet));
             progress = true;
         }
         return progress;
