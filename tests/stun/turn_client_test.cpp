@@ -503,3 +503,68 @@ TEST_CASE("turn server: unauthenticated and forged requests allocate nothing") {
     CHECK_FALSE(server.poll_transmit().has_value());
     CHECK(server.stats().malformed == 1);
 }
+
+TEST_CASE("turn: two clients behind symmetric NATs talk relay to relay") {
+    sim::Network net(21);
+    Random rs(1), r1(2), r2(3);
+    ServerEndpoint server(server_config(), rs);
+    net.add_host(server, {kServer.ip(), kRelayIp});
+    const auto nat1 = net.add_nat(ip("100.64.1.1"), sim::NatConfig::symmetric());
+    const auto nat2 = net.add_nat(ip("100.64.2.1"), sim::NatConfig::symmetric());
+    ClientEndpoint c1(addr("10.0.1.2:5000"), client_config(), r1);
+    ClientEndpoint c2(addr("10.0.2.2:5000"), client_config(), r2);
+    const auto h1 = net.add_host(c1, {c1.local.ip()}, {.behind_nat = nat1});
+    const auto h2 = net.add_host(c2, {c2.local.ip()}, {.behind_nat = nat2});
+    REQUIRE(c1.client.allocate(net.now()).ok());
+    REQUIRE(c2.client.allocate(net.now()).ok());
+    net.wake(h1);
+    net.wake(h2);
+    net.run_for(TimeDelta::seconds(1));
+    REQUIRE(c1.client.state() == TurnState::Allocated);
+    REQUIRE(c2.client.state() == TurnState::Allocated);
+    const SocketAddr r1a = *c1.client.relayed_address(), r2a = *c2.client.relayed_address();
+    CHECK(c1.client.mapped_address()->ip() == ip("100.64.1.1"));
+    // As ICE does: each side sends to the other's relayed candidate, which installs its own permission.
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(c1.client.send_to(net.now(), r2a, std::vector<uint8_t>{1, static_cast<uint8_t>(i)}).ok());
+        REQUIRE(c2.client.send_to(net.now(), r1a, std::vector<uint8_t>{2, static_cast<uint8_t>(i)}).ok());
+        net.wake(h1);
+        net.wake(h2);
+        net.run_for(TimeDelta::millis(500));
+    }
+    // The first datagrams may have arrived before the receiver's permission: later ones all get through.
+    REQUIRE_FALSE(c1.received.empty());
+    REQUIRE_FALSE(c2.received.empty());
+    CHECK(c1.received.back().peer == r2a);
+    CHECK(c1.received.back().bytes == std::vector<uint8_t>{2, 2});
+    CHECK(c2.received.back().peer == r1a);
+    CHECK(c2.received.back().bytes == std::vector<uint8_t>{1, 2});
+    CHECK(c1.client.channel_of(r2a).has_value());
+    CHECK(c2.client.channel_of(r1a).has_value());
+}
+
+TEST_CASE("turn: allocation and permissions survive heavy loss (retransmissions are idempotent)") {
+    sim::Network net(33);
+    Random rs(1), rc(2);
+    ServerEndpoint server(server_config(), rs);
+    sim::LinkConfig lossy;
+    lossy.delay = TimeDelta::millis(20);
+    lossy.loss = 0.4;
+    net.add_host(server, {kServer.ip(), kRelayIp});
+    ClientEndpoint client(kClient, client_config(), rc);
+    const auto host = net.add_host(client, {kClient.ip()}, {.uplink = net.add_link(lossy), .downlink = net.add_link(lossy)});
+    PeerEndpoint peer(kPeer);
+    net.add_host(peer, {kPeer.ip()});
+    REQUIRE(client.client.allocate(net.now()).ok());
+    net.wake(host);
+    REQUIRE(net.run_until([&] { return client.client.state() != TurnState::Allocating; },
+                          net.now() + TimeDelta::seconds(40)));
+    REQUIRE(client.client.state() == TurnState::Allocated);
+    CHECK(server.server.allocation_count() == 1);
+    CHECK(server.server.stats().allocations_created == 1);
+    // The server's relayed address for this client is the one the client was told about.
+    CHECK(server.server.relayed_address_of(kClient, kServer) == client.client.relayed_address());
+    REQUIRE(client.client.create_permission(net.now(), kPeer.ip()).ok());
+    net.wake(host);
+    REQUIRE(net.run_until([&] { return client.client.has_permission(kPeer.ip()); }, net.now() + TimeDelta::seconds(40)));
+}
