@@ -1,17 +1,22 @@
 // TURN: ChannelData parsing and stream framing, and a TURN client fed a sequence of server messages.
 //
-// Input: the first byte picks the mode.
-//   even: the rest is raw TURN bytes: parse_channel_data (must round-trip) and a StreamFramer fed the same bytes in
+// Input: the first byte picks the mode (its value modulo 4).
+//   0: the rest is raw TURN bytes: parse_channel_data (must round-trip) and a StreamFramer fed the same bytes in
 //         chunks whose sizes come from the input (must yield exactly what one big chunk yields).
-//   odd:  a TurnClient (bit 1: over TCP instead of UDP) has started an allocation, then the rest is a sequence of
+//   1, 3: a TurnClient (3: over TCP instead of UDP) has started an allocation, then the rest is a sequence of
 //         chunks, each [op:u8][len:u16][len bytes]:
 //           op%4 == 0: the bytes as they are, from the server;
 //           op%4 == 1: the bytes parsed as STUN, given the transaction id of the client's latest request and signed
 //                      with the long-term key for realm "fuzz" (so the fuzzer reaches the allocated states);
 //           op%4 == 2: time advances by the first byte in seconds (x4 if op & 4);
 //           op%4 == 3: a command: send_to / create_permission / bind_channel to a peer made from the bytes, or close.
+//   2: a TurnServer fed chunks [op:u8][len:u16][bytes] from three clients and two peers:
+//           op%4 == 0: raw bytes from client (op>>2)%3;  op%4 == 1: the bytes parsed as STUN and sent with valid
+//           long-term credentials and the latest nonce the server issued;  op%4 == 2: time advances;
+//           op%4 == 3: the bytes from peer (op>>2)%2 to the relayed address of client (op>>3)%3.
 #include "stun/turn_client.hpp"
 #include "stun/turn_framing.hpp"
+#include "stun/turn_server.hpp"
 
 #include <cstdlib>
 
@@ -136,12 +141,93 @@ void fuzz_client(bool tcp, ByteView in) {
     }
 }
 
+void fuzz_server(ByteView in) {
+    Random random(1);
+    const SocketAddr listen(IpAddr::v4(192, 0, 2, 1), 3478);
+    TurnServerConfig config;
+    config.listen = {listen};
+    config.relay_ipv4 = IpAddr::v4(192, 0, 2, 2);
+    config.relay_ipv6 = *IpAddr::parse("2001:db8::2");
+    config.min_port = 50000;
+    config.max_port = 50003; // small: port exhaustion is reachable
+    config.realm = "fuzz";
+    config.users = {{"user", "pass"}};
+    config.max_allocations = 3;
+    config.max_allocations_per_client = 2;
+    config.max_permissions = 4;
+    config.max_channels = 4;
+    TurnServer server(config, random);
+    static const std::vector<uint8_t> key = long_term_key("user", "fuzz", "pass");
+    const SocketAddr clients[3] = {SocketAddr(IpAddr::v4(203, 0, 113, 1), 4000),
+                                   SocketAddr(IpAddr::v4(203, 0, 113, 1), 4001),
+                                   SocketAddr(IpAddr::v4(203, 0, 113, 2), 4000)};
+    const SocketAddr peers[2] = {SocketAddr(IpAddr::v4(198, 51, 100, 9), 1), SocketAddr(IpAddr::v4(198, 51, 100, 9), 2)};
+    Timestamp now = Timestamp::seconds(1);
+    std::string nonce;
+    auto drain = [&] {
+        while (auto t = server.poll_transmit()) {
+            if (t->from != listen && !server.owns(t->from)) std::abort(); // only from addresses it owns
+            if (t->from == listen) {
+                if (auto m = Message::parse(t->bytes); m.ok()) {
+                    if (auto n = m->get_string(attr::Nonce)) nonce = std::string(*n);
+                } else if (!is_channel_data(t->bytes)) {
+                    std::abort(); // everything toward clients is well-formed STUN or ChannelData
+                }
+            }
+        }
+        if (server.allocation_count() > config.max_allocations) std::abort();
+    };
+    ByteReader r(in);
+    while (!r.empty()) {
+        const auto op = r.read_u8();
+        const auto len = r.read_u16();
+        if (!op || !len) break;
+        const auto bytes = r.read_bytes(std::min<size_t>(*len, r.remaining()));
+        if (!bytes) break;
+        const SocketAddr& client = clients[(*op >> 2) % 3];
+        switch (*op % 4) {
+        case 0:
+            server.handle_datagram(now, client, listen, *bytes);
+            break;
+        case 1: {
+            auto m = Message::parse(*bytes);
+            if (!m.ok()) break;
+            Message req(m->cls(), m->method(), m->transaction_id());
+            for (const auto& a : m->attributes()) {
+                if (a.type == attr::Username || a.type == attr::Realm || a.type == attr::Nonce) continue;
+                if (a.type == attr::XorPeerAddress && m->get_xor_address(a.type))
+                    req.add_xor_address(a.type, *m->get_xor_address(a.type));
+                else
+                    req.add_raw(a.type, a.value);
+            }
+            req.add_string(attr::Username, "user");
+            req.add_string(attr::Realm, "fuzz");
+            req.add_string(attr::Nonce, nonce);
+            server.handle_datagram(now, client, listen, req.encode(key, IntegrityAlgorithm::Sha1, (*op & 4) != 0));
+            break;
+        }
+        case 2:
+            now += TimeDelta::seconds(bytes->empty() ? 1 : (*bytes)[0]);
+            server.handle_timeout(now);
+            break;
+        default:
+            if (auto relayed = server.relayed_address_of(clients[(*op >> 3) % 3], listen))
+                server.handle_datagram(now, peers[(*op >> 2) % 2], *relayed, *bytes);
+            break;
+        }
+        drain();
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     const ByteView in(data + 1, size - 1);
-    if ((data[0] & 1) == 0) fuzz_framing(in);
-    else fuzz_client((data[0] & 2) != 0, in);
+    switch (data[0] % 4) {
+    case 0: fuzz_framing(in); break;
+    case 2: fuzz_server(in); break;
+    default: fuzz_client(data[0] % 4 == 3, in); break;
+    }
     return 0;
 }
