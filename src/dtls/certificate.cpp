@@ -98,12 +98,13 @@ Result<Certificate> Certificate::generate(std::string_view common_name) {
 
 Result<Certificate> Certificate::process_default() {
     static std::mutex mutex;
-    static std::optional<Certificate> shared;
+    // Deliberately never destroyed: a static destructor could run after OpenSSL's own exit-time cleanup.
+    static const Certificate* shared = nullptr;
     std::lock_guard lock(mutex);
-    if (shared) return *shared;
+    if (shared != nullptr) return *shared;
     auto cert = generate("rtcpp");
     if (!cert) return cert.error(); // not cached: a later call may succeed
-    shared = *cert;
+    shared = new Certificate(*cert);
     return *shared;
 }
 
