@@ -247,3 +247,20 @@ TEST_CASE("ReceiveStatistics keeps one stream per SSRC and feeds SRs to the righ
     CHECK(blocks[1].delay_since_last_sr == 0x10000u);
     CHECK(rs.make_report_blocks(Timestamp::seconds(3), 1).size() == 1);
 }
+
+TEST_CASE("Retransmitted and reordered packets count as received but leave jitter alone") {
+    StreamReceiveStatistics s(1, 90000);
+    for (int i = 0; i < 20; ++i) {
+        s.handle_packet(Timestamp::millis(1000 + 33 * i), static_cast<uint16_t>(100 + i), static_cast<uint32_t>(2970 * i),
+                        500);
+    }
+    CHECK(s.jitter() == 0);
+    // A retransmission of 105 arriving 400 ms late, and a late original of 90 (before the first: not counted
+    // as a new highest).
+    s.handle_packet(Timestamp::millis(1000 + 33 * 19 + 400), 105, 2970 * 5, 500, true);
+    s.handle_packet(Timestamp::millis(1000 + 33 * 19 + 500), 99, 0, 500);
+    CHECK(s.jitter() == 0);
+    CHECK(s.extended_highest_sequence() == 119);
+    CHECK(s.packets_received() == 22);
+    CHECK(s.cumulative_lost() == -2);
+}

@@ -376,3 +376,33 @@ TEST_CASE("looks_like_rtcp separates RTCP from RTP on a muxed port") {
     CHECK(!looks_like_rtcp(rtp));
     CHECK(!looks_like_rtcp(ByteView(sr).first(1)));
 }
+
+TEST_CASE("An extension block with an unknown profile is skipped, not parsed") {
+    const std::vector<uint8_t> b = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2,
+                                    0x12, 0x34, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0x42};
+    auto p = RtpPacketView::parse(b);
+    REQUIRE(p);
+    CHECK(p->has_extension());
+    CHECK(p->extension_form() == ExtensionForm::Other);
+    CHECK(p->extension_profile() == 0x1234);
+    CHECK(p->extension_data().size() == 4);
+    CHECK(!p->find_extension(15));
+    int n = 0;
+    p->for_each_extension([&](const RtpExtensionElement&) { ++n; });
+    CHECK(n == 0);
+    CHECK(p->payload().size() == 1);
+    // Rebuilding drops the foreign block (there is nothing typed to keep).
+    const auto rebuilt = build_rtp_packet(RtpHeader::from_view(*p), p->payload());
+    CHECK(rebuilt == std::vector<uint8_t>{0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x42});
+}
+
+TEST_CASE("One-byte padding bytes between elements are skipped") {
+    // id 1 len 1, two padding bytes, id 2 len 2, then padding to the word.
+    const std::vector<uint8_t> b = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2,
+                                    0xbe, 0xde, 0x00, 0x02, 0x10, 0xaa, 0x00, 0x00, 0x21, 0xbb, 0xcc, 0x00};
+    auto p = RtpPacketView::parse(b);
+    REQUIRE(p);
+    auto e2 = p->find_extension(2);
+    REQUIRE(e2);
+    CHECK(std::vector<uint8_t>(e2->begin(), e2->end()) == std::vector<uint8_t>{0xbb, 0xcc});
+}
