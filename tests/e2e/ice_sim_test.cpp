@@ -81,6 +81,22 @@ TEST_CASE("ICE sim: both on one LAN, the host pair wins") {
     CHECK(a.agent().selected_pair()->responses_received >= 9);
 }
 
+TEST_CASE("ICE sim: dual-stack LAN prefers the IPv6 host pair") {
+    sim::Network net(15);
+    IcePeer a(net, config(Role::Controlling), 151), b(net, config(Role::Controlled), 152);
+    a.attach({IpAddr::v4(10, 0, 0, 1), *IpAddr::parse("2001:db8::1")}, 5000);
+    b.attach({IpAddr::v4(10, 0, 0, 2), *IpAddr::parse("2001:db8::2")}, 5000);
+    IcePeer::connect(a, b);
+    REQUIRE(net.run_until([&] { return both_connected(a, b); }, Timestamp::seconds(5)));
+    CHECK(a.agent().selected_pair()->local.address.ip().is_v6());
+    CHECK(a.agent().selected_pair()->remote.address.ip().is_v6());
+    CHECK(b.agent().selected_pair()->local.address.ip().is_v6());
+    // IPv4 and IPv6 candidates never pair with each other.
+    for (const auto& p : a.agent().pair_stats())
+        CHECK(p.local.address.family() == p.remote.address.family());
+    check_data_flows(net, a, b);
+}
+
 TEST_CASE("ICE sim: both behind endpoint-independent NATs with a STUN server connect on a reflexive pair") {
     sim::Network net(2);
     StunServer stun;
