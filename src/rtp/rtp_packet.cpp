@@ -61,7 +61,7 @@ std::optional<RtpPacketView> RtpPacketView::parse(ByteView packet, RtpParseError
             return fail(RtpParseError::BadExtension);
         }
     }
-    v.header_size_ = static_cast<uint16_t>(r.position());
+    v.header_size_ = static_cast<uint32_t>(r.position());
     ByteView rest = r.rest();
     if (*b0 & 0x20) {
         // The last byte counts the padding, itself included; it cannot reach into the header.

@@ -87,7 +87,7 @@ private:
     uint32_t ssrc_ = 0;
     uint16_t sequence_number_ = 0;
     uint16_t ext_profile_ = 0;
-    uint16_t header_size_ = 0;
+    uint32_t header_size_ = 0;  // an extension block alone may be 256 KiB
     uint8_t payload_type_ = 0;
     uint8_t csrc_count_ = 0;
     uint8_t padding_size_ = 0;

@@ -406,3 +406,14 @@ TEST_CASE("One-byte padding bytes between elements are skipped") {
     REQUIRE(e2);
     CHECK(std::vector<uint8_t>(e2->begin(), e2->end()) == std::vector<uint8_t>{0xbb, 0xcc});
 }
+
+TEST_CASE("A header longer than 64 KiB (huge extension block) keeps its true size") {
+    std::vector<uint8_t> b = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x12, 0x34, 0xff, 0xff};
+    b.resize(b.size() + 0xffff * 4, 0);
+    b.push_back(0x77);
+    auto p = RtpPacketView::parse(b);
+    REQUIRE(p);
+    CHECK(p->header_size() == 16 + 0xffff * 4);
+    REQUIRE(p->payload().size() == 1);
+    CHECK(p->payload()[0] == 0x77);
+}
