@@ -2,6 +2,7 @@
 
 #include "core/byte_reader.hpp"
 #include "core/byte_writer.hpp"
+#include "rtcp/transport_feedback.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +16,6 @@ constexpr uint8_t kFeedbackMagic = 'F';
 constexpr uint8_t kTcpDataMagic = 'T';
 constexpr uint8_t kTcpAckMagic = 'A';
 constexpr size_t kMediaHeader = 13;
-/// Arrival times in feedback have transport-cc's resolution.
-constexpr int64_t kTickUs = 250;
 constexpr size_t kMaxPacketsPerFeedback = 1000;
 
 int64_t size_to_datagram(DataSize wire) {
@@ -141,39 +140,22 @@ void MediaSender::run(Timestamp now) {
 }
 
 void MediaSender::handle_datagram(Timestamp now, const Datagram& d) {
+    // Transport-cc feedback (RTCP RTPFB FMT 15), parsed by the RTCP module.
     ByteReader r(d.bytes);
-    const auto magic = r.read_u8();
-    const auto flow = r.read_u8();
-    const auto base = r.read_u16();
-    const auto count = r.read_u16();
-    const auto ref = r.read_u64();
-    if (!magic || *magic != kFeedbackMagic || !flow || *flow != config_.flow_id || !base || !count || !ref) {
+    const auto h = rtcp::read_rtcp_header(r);
+    if (!h || h->packet_type != rtcp::kRtpFeedback || h->count != rtcp::kFmtTransportCc) {
+        ++malformed_;
+        return;
+    }
+    const auto parsed = rtcp::TransportFeedback::parse(*h);
+    if (!parsed || parsed->media_ssrc != config_.flow_id) {
         ++malformed_;
         return;
     }
     cc::TransportFeedback fb;
     fb.receive_time = now;
-    fb.packets.reserve(*count);
-    int64_t arrival_us = static_cast<int64_t>(*ref);
-    for (uint16_t i = 0; i < *count; ++i) {
-        const auto status = r.read_u8();
-        if (!status) {
-            ++malformed_;
-            return;
-        }
-        cc::PacketReport rep;
-        rep.transport_seq = static_cast<uint16_t>(*base + i);
-        if (*status == 1) {
-            const auto delta = r.read_u16();
-            if (!delta) {
-                ++malformed_;
-                return;
-            }
-            arrival_us += static_cast<int16_t>(*delta) * kTickUs;
-            rep.arrival = Timestamp::micros(arrival_us);
-        }
-        fb.packets.push_back(rep);
-    }
+    fb.packets.reserve(parsed->packets.size());
+    for (const auto& p : parsed->packets) fb.packets.push_back({p.sequence_number, p.arrival});
     ++feedback_received_;
     if (auto result = adapter_.process_feedback(fb)) apply(controller_.on_transport_feedback(*result), now);
     while (auto p = pacer_.poll_send(now)) send(*p, now);
@@ -206,36 +188,31 @@ void MediaReceiver::handle_datagram(Timestamp now, const Datagram& d) {
 
 void MediaReceiver::send_feedback(Timestamp now) {
     (void)now;
+    std::vector<rtcp::TransportFeedback::Packet> packets;
     while (!pending_.empty() && remote_) {
         const int64_t base = *next_to_report_;
         const int64_t highest = pending_.rbegin()->first;
         const int64_t count = std::min<int64_t>(highest - base + 1, kMaxPacketsPerFeedback);
-        Datagram d{local_, *remote_, {}};
-        ByteWriter w(d.bytes);
-        w.write_u8(kFeedbackMagic);
-        w.write_u8(flow_id_);
-        w.write_u16(static_cast<uint16_t>(base & 0xffff));
-        w.write_u16(static_cast<uint16_t>(count));
-        // Reference: the first reported arrival, quantized like transport-cc.
-        auto first = pending_.lower_bound(base);
-        int64_t ref_us = first != pending_.end() && first->first < base + count ? first->second.us() : 0;
-        ref_us = ref_us / kTickUs * kTickUs;
-        w.write_u64(static_cast<uint64_t>(ref_us));
-        int64_t prev_us = ref_us;
+        packets.clear();
         for (int64_t s = base; s < base + count; ++s) {
             auto it = pending_.find(s);
-            if (it == pending_.end()) {
-                w.write_u8(0);
-                continue;
+            rtcp::TransportFeedback::Packet p;
+            p.sequence_number = static_cast<uint16_t>(s & 0xffff);
+            if (it != pending_.end()) {
+                p.arrival = it->second;
+                pending_.erase(it);
             }
-            w.write_u8(1);
-            int64_t ticks = (it->second.us() - prev_us) / kTickUs;
-            ticks = std::clamp<int64_t>(ticks, INT16_MIN, INT16_MAX);
-            prev_us += ticks * kTickUs;
-            w.write_u16(static_cast<uint16_t>(static_cast<int16_t>(ticks)));
-            pending_.erase(it);
+            packets.push_back(p);
         }
         next_to_report_ = base + count;
+        const auto fb = rtcp::TransportFeedback::create(0, flow_id_, feedback_count_++, packets);
+        if (!fb) {
+            ++malformed_;  // arrivals too far apart for one message: those reports are lost
+            continue;
+        }
+        Datagram d{local_, *remote_, {}};
+        ByteWriter w(d.bytes);
+        fb->write(w);
         out_.push_back(std::move(d));
         ++feedback_sent_;
     }

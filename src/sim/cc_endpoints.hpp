@@ -1,10 +1,11 @@
 // Simulated endpoints for evaluating congestion control (RFC 8867 scenarios):
 //  - MediaSender: a synthetic encoder producing frames at the GCC target rate, packetized into ~1200-byte packets
 //    with transport-wide sequence numbers, paced by cc::Pacer, driven by cc::GoogCcNetworkController.
-//  - MediaReceiver: records arrivals and returns transport-cc-like feedback every 50 ms.
+//  - MediaReceiver: records arrivals and returns transport-cc feedback (RTCP RTPFB FMT 15, encoded and parsed by
+//    src/rtcp) every 50 ms.
 //  - TcpSender / TcpReceiver: a window-based, ack-clocked Reno-like bulk flow to compete with.
-// The wire formats are private to the simulator (the RTCP transport-cc codec lives in src/rtcp); they carry the
-// same information: per-packet sequence number and arrival time, or "not received".
+// Media and TCP packets use a private wire format (a header with flow id, transport sequence number and send time,
+// then zero padding); feedback is real transport-cc.
 #pragma once
 
 #include "cc/goog_cc_network_controller.hpp"
@@ -123,6 +124,7 @@ private:
     TimeDelta interval_;
     std::optional<SocketAddr> remote_;
     uint8_t flow_id_ = 0;
+    uint8_t feedback_count_ = 0;
     cc::SeqNumUnwrapper unwrapper_;
     std::map<int64_t, Timestamp> pending_;  ///< received, not yet reported
     std::optional<int64_t> next_to_report_;
