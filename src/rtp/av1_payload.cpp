@@ -145,6 +145,7 @@ bool Av1Depacketizer::depacketize(ByteView payload, bool first, std::vector<uint
             element = r.read_rest();
         }
         if (index == 0 && z) {
+            if (partial_.size() + element.size() > kMaxFrameSize) return false;
             partial_.insert(partial_.end(), element.begin(), element.end());
         } else {
             partial_.assign(element.begin(), element.end());

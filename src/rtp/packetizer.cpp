@@ -35,7 +35,7 @@ void Depacketizer::handle_payload(ByteView payload, uint16_t seq, uint32_t ts, b
         keyframe_ = false;
     }
     PayloadInfo info;
-    if (!depacketize(payload, first, buffer_, info)) {
+    if (!depacketize(payload, first, buffer_, info) || buffer_.size() > kMaxFrameSize) {
         ++stats_.malformed_packets;
         ++stats_.dropped_packets;
         drop_frame(ts);

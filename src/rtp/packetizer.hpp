@@ -49,6 +49,8 @@ class Depacketizer {
 public:
     /// Frames waiting in poll_frame() beyond this are dropped, oldest first (and counted in dropped_frames).
     static constexpr size_t kMaxQueuedFrames = 64;
+    /// A frame growing beyond this (a sender that never sets the marker) is dropped.
+    static constexpr size_t kMaxFrameSize = 16 * 1024 * 1024;
 
     virtual ~Depacketizer() = default;
 

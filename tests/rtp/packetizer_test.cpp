@@ -535,3 +535,21 @@ TEST_CASE("A depacketizer nobody polls keeps only the newest frames") {
     while (d.poll_frame()) ++n;
     CHECK(n == Depacketizer::kMaxQueuedFrames);
 }
+
+TEST_CASE("A frame that never ends is dropped once it outgrows the size limit") {
+    Vp8Depacketizer d;
+    Bytes first(1201, 0xaa);
+    first[0] = 0x10;  // S, PID 0
+    Bytes more(1201, 0xbb);
+    more[0] = 0x00;
+    d.handle_payload(first, 0, 1, false);
+    uint16_t seq = 1;
+    const size_t needed = Depacketizer::kMaxFrameSize / 1200 + 1;
+    for (size_t i = 0; i < needed; ++i) d.handle_payload(more, seq++, 1, false);
+    CHECK(d.stats().dropped_frames == 1);
+    CHECK(d.stats().malformed_packets == 1);
+    // Its remaining packets are discarded until a new frame starts.
+    d.handle_payload(more, seq++, 1, true);
+    d.handle_payload(Bytes{0x10, 0x00}, seq++, 2, true);
+    CHECK(d.poll_frame());
+}
