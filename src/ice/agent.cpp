@@ -295,8 +295,8 @@ bool Agent::pair_usable(size_t l, size_t r) const {
     if (!locals_[l].pairable) return false;
     if (config_.policy == TransportPolicy::Relay && lc.type != CandidateType::Relayed) return false;
     if (lc.address.family() != rc.address.family()) return false;
-    // Loopback reaches only loopback.
-    if (lc.address.ip().is_loopback() != rc.address.ip().is_loopback()) return false;
+    // Loopback and other local addresses are not kept apart: on one host a socket bound to an interface address
+    // reaches 127.0.0.1 and back, and peers (aiortc, for one) nominate such pairs.
     return true;
 }
 

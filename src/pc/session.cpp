@@ -365,6 +365,8 @@ struct Session::Impl {
         }
         while (auto t = agent->poll_transmit()) {
             did = true;
+            RTCPP_LOG(LogLevel::Trace, "pc", "send " << t->local.to_string() << " -> " << t->remote.to_string() << " ("
+                                                     << t->bytes.size() << " bytes)");
             ++stats.datagrams_sent;
             stats.bytes_sent += t->bytes.size();
             transmits.push_back(Transmit{t->local, t->remote, std::move(t->bytes)});
