@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <string>
@@ -64,8 +65,9 @@ struct Link {
     }
 };
 
-std::unique_ptr<Link> make_link() {
+std::unique_ptr<Link> make_link(uint16_t streams = 1024) {
     SctpSettings s;
+    s.max_streams = streams;
     s.remote_max_message_size = kDefaultMaxMessageSize;
     auto link = std::make_unique<Link>();
     s.dtls_client = true;
@@ -118,7 +120,44 @@ int run(rtcpp::bench::Reporter& r, const std::vector<std::string>& args) {
     return 0;
 }
 
+long rss_kib() {
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    long pages = 0, resident = 0;
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+    return resident * 4;
+}
+
+int run_pairs(rtcpp::bench::Reporter& r, const std::vector<std::string>& args) {
+    size_t count = 100;
+    uint16_t streams = 1024;
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == "--pairs") count = static_cast<size_t>(std::stoul(args[i + 1]));
+        if (args[i] == "--streams") streams = static_cast<uint16_t>(std::stoul(args[i + 1]));
+    }
+    auto warm = make_link();  // usrsctp's global state is not charged to the pairs
+    const long before = rss_kib();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<Link>> links;
+    for (size_t i = 0; i < count; ++i) {
+        auto link = make_link(streams);
+        if (!link) {
+            r.note("sctp-pairs: a pair did not come up");
+            return 1;
+        }
+        links.push_back(std::move(link));
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const long after = rss_kib();
+    r.figure("sctp_pair_memory", static_cast<double>(after - before) / static_cast<double>(count), "KiB/pair");
+    r.figure("sctp_pair_setup", secs * 1000.0 / static_cast<double>(count), "ms/pair");
+    return 0;
+}
+
 } // namespace
 
+RTCPP_BENCHMARK("sctp-pairs", "memory and setup time per connected SCTP pair with one open channel (--pairs N, --streams S)",
+                run_pairs);
 RTCPP_BENCHMARK("sctp-throughput",
                 "two SCTP associations in memory: reliable ordered 16 KiB / 64 KiB messages (MB/s, CPU s/GB)", run);
