@@ -433,3 +433,52 @@ TEST_CASE("every datagram on the wire is well-formed DTLS (and seeds the fuzz co
     write("server_flights", server_datagrams);
     write("client_hello_twice", {client_datagrams[0], client_datagrams[0]});
 }
+
+TEST_CASE("time going backwards is ignored") {
+    Pair p;
+    p.client.t->start(p.now);
+    const Timestamp deadline = p.client.t->poll_timeout();
+    REQUIRE(deadline.is_finite());
+    p.client.t->handle_timeout(p.now - TimeDelta::seconds(100));
+    CHECK(p.client.t->poll_timeout() == deadline);
+    CHECK(p.client.t->stats().replayed_flights == 0);
+    p.client.t->handle_timeout(deadline - TimeDelta::micros(1));
+    CHECK(p.client.t->stats().replayed_flights == 0);
+    p.client.t->handle_timeout(deadline);
+    CHECK(p.client.t->stats().replayed_flights == 1);
+    // A later call with an older time keeps the clock where it was: the next deadline counts from `deadline`.
+    p.client.t->handle_timeout(p.now);
+    CHECK(p.client.t->poll_timeout() == deadline + TimeDelta::seconds(2));
+}
+
+TEST_CASE("the process default certificate serves both sides") {
+    auto cert = Certificate::process_default();
+    REQUIRE(cert);
+    DtlsConfig client(*cert), server(*cert);
+    client.role = Role::Client;
+    server.role = Role::Server;
+    client.remote_fingerprints = server.remote_fingerprints = {cert->fingerprint()};
+    Pair p(client, server);
+    p.start();
+    p.run_until_connected();
+    CHECK(p.both_connected());
+}
+
+TEST_CASE("after a failure, input is dropped and nothing is pending") {
+    auto client = Pair::config(Role::Client);
+    client.remote_fingerprints = {client_cert().fingerprint()};
+    Pair p(client, Pair::config(Role::Server));
+    p.start();
+    p.run([&] { return p.client.failure().has_value(); });
+    REQUIRE(p.client.t->state() == DtlsState::Failed);
+    const auto dropped = p.client.t->stats().datagrams_dropped;
+    const uint8_t record[] = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 1};
+    p.client.t->handle_datagram(p.now, record);
+    CHECK(p.client.t->stats().datagrams_dropped == dropped + 1);
+    CHECK(p.client.t->poll_timeout() == Timestamp::plus_infinity());
+    CHECK(!p.client.t->send(bytes_of("x")));
+    // Exactly one failure event.
+    size_t failures = 0;
+    for (const auto& e : p.client.events) failures += std::holds_alternative<DtlsFailed>(e) ? 1 : 0;
+    CHECK(failures == 1);
+}
