@@ -10,10 +10,12 @@
 // or the caller serialises all calls. usrsctp timers are process-wide, so driving one association can produce
 // packets for another; poll_timeout() reports "now" for an association with undrained work.
 //
-// Limits of the wrap: usrsctp measures RTT with the real clock (gettimeofday), not with core time; only its
-// timers follow core time. usrsctp 0.9.5's PR-SCTP sender can stall under heavy loss (measured in memory: from
-// ~10% loss on maxRetransmits channels, T3 backs off to rto_max while sending neither FORWARD-TSN nor new data);
-// it recovers once packets get through. Reliable channels are not affected.
+// Limits of the wrap: usrsctp reads the real clock (gettimeofday) for RTT samples, PR-SCTP lifetimes and one
+// guard in its T3 retransmission timer: on expiry it only retransmits (or abandons) chunks sent more than one RTO
+// ago *in real time*. Its timers themselves follow core time. In production both clocks agree. In a simulation
+// whose virtual clock runs far ahead of real time, T3 fires but retransmits nothing until real time catches up,
+// so tail losses recover only through fast retransmit (measured: a maxRetransmits=0 channel under 20% loss
+// stalls with a virtual clock and flows when the loop sleeps in step with it).
 #pragma once
 
 #include "core/byte_reader.hpp"
