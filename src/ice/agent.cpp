@@ -465,8 +465,21 @@ void Agent::handle_timeout(Timestamp now) {
             set_state(ConnectionState::Disconnected);
         }
     }
+    if (selected_ && config_.lite && state_ != ConnectionState::Failed) {
+        // A lite agent sends no consent checks; the full peer's checks (every ~5 s) are its sign of life.
+        if (now_ - last_consent_response_ >= config_.consent_timeout) {
+            set_state(ConnectionState::Failed);
+        } else if (now_ - last_consent_response_ >= lite_disconnected_after() &&
+                   (state_ == ConnectionState::Connected || state_ == ConnectionState::Completed)) {
+            set_state(ConnectionState::Disconnected);
+        }
+    }
     maybe_nominate();
     update_checking_state();
+}
+
+TimeDelta Agent::lite_disconnected_after() const {
+    return config_.consent_interval * 1.2 + config_.consent_disconnected_after;
 }
 
 void Agent::handle_transaction_timeout(uint64_t tag) {
@@ -769,6 +782,10 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
         ++p.stats.responses_sent;
         if (state_ == ConnectionState::New) set_state(ConnectionState::Checking);
         if (use_candidate) on_nominated(*pi);
+        if (selected_ == *pi) {
+            last_consent_response_ = now_;
+            if (state_ == ConnectionState::Disconnected) set_state(ConnectionState::Connected);
+        }
         return Input::Stun;
     }
 
@@ -964,6 +981,11 @@ Timestamp Agent::poll_timeout() const {
         t = std::min(t, last_consent_response_ + config_.consent_timeout);
         if (consent_pending_since_.is_finite() && state_ != ConnectionState::Disconnected)
             t = std::min(t, consent_pending_since_ + config_.consent_disconnected_after);
+    }
+    if (selected_ && config_.lite && state_ != ConnectionState::Failed) {
+        t = std::min(t, last_consent_response_ + config_.consent_timeout);
+        if (state_ != ConnectionState::Disconnected)
+            t = std::min(t, last_consent_response_ + lite_disconnected_after());
     }
     if (!selected_ && !mdns_.empty() && mdns_deadline_ > now_ && state_ != ConnectionState::Failed)
         t = std::min(t, mdns_deadline_);

@@ -65,7 +65,10 @@ struct Credentials {
 
 struct AgentConfig {
     Role role = Role::Controlling;
-    bool lite = false;                  ///< ice-lite: host candidates only, never checks, always controlled
+    /// ice-lite: host candidates only, never checks, always controlled. Without consent checks of its own, it goes
+    /// disconnected when the peer's checks stop for consent_interval * 1.2 + consent_disconnected_after, failed after
+    /// consent_timeout.
+    bool lite = false;
     TransportPolicy policy = TransportPolicy::All;
     bool include_loopback = false;      ///< otherwise loopback host addresses are ignored
     std::vector<SocketAddr> stun_servers;
@@ -296,6 +299,7 @@ private:
     bool take_token();
     void count_data(const SocketAddr& local, const SocketAddr& remote, size_t bytes, bool sent);
     TimeDelta randomized_consent_interval();
+    TimeDelta lite_disconnected_after() const;
 
     AgentConfig config_;
     Random& random_;

@@ -145,6 +145,9 @@ TEST_CASE("ICE sim: full agent behind a NAT and an ice-lite agent on a public ad
     check_data_flows(net, a, b);
     net.run_for(TimeDelta::seconds(40));
     CHECK(a.connected());
+    // The full side's consent checks keep the lite side connected too.
+    CHECK(b.connected());
+    CHECK_FALSE(b.ever_in(ConnectionState::Disconnected));
 }
 
 TEST_CASE("ICE sim: 20% loss during the checks still connects") {

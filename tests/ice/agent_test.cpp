@@ -461,6 +461,7 @@ TEST_CASE("ice-lite: answers, never checks, selects on USE-CANDIDATE") {
     CHECK(drain_transmits(a).empty());
     CHECK(a.poll_timeout() == Timestamp::plus_infinity());
     drain_events(a);
+    // (selected at 2 s below)
     CHECK(a.handle_datagram(Timestamp::seconds(2), kLocal, kRemote, make_check(a, uint64_t{5}, std::nullopt, true)) ==
           Input::Stun);
     CHECK(drain_transmits(a).size() == 1);
@@ -478,6 +479,22 @@ TEST_CASE("ice-lite: answers, never checks, selects on USE-CANDIDATE") {
     CHECK(tx[0].local == kLocal);
     CHECK(tx[0].remote == kRemote);
     CHECK(a.selected_pair()->bytes_sent == 3);
+
+    // The peer's consent checks keep it connected; when they stop: disconnected after 9 s, failed after 30 s.
+    a.handle_datagram(Timestamp::seconds(6), kLocal, kRemote,
+                      make_check(a, uint64_t{5}, std::nullopt, false, 1, {}, 7));
+    drain_transmits(a);
+    a.handle_timeout(Timestamp::seconds(14));
+    CHECK(a.state() == ConnectionState::Connected);
+    CHECK(a.poll_timeout() == Timestamp::seconds(15));
+    a.handle_timeout(Timestamp::seconds(15));
+    CHECK(a.state() == ConnectionState::Disconnected);
+    a.handle_datagram(Timestamp::seconds(16), kLocal, kRemote,
+                      make_check(a, uint64_t{5}, std::nullopt, false, 1, {}, 8));
+    CHECK(a.state() == ConnectionState::Connected);
+    a.handle_timeout(Timestamp::seconds(46));
+    CHECK(a.state() == ConnectionState::Failed);
+    CHECK(a.poll_timeout() == Timestamp::plus_infinity());
 }
 
 TEST_CASE("non-STUN datagrams are returned as data (and as events when asked)") {
