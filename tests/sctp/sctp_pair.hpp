@@ -14,6 +14,9 @@
 
 namespace rtcpp::sctp::testing {
 
+/// Makes gettimeofday() (what usrsctp reads) return `now` (virtual_clock_test.cpp).
+void set_virtual_clock(Timestamp now);
+
 struct Side {
     std::unique_ptr<SctpAssociation> assoc;
     std::vector<SctpEvent> events;
@@ -53,6 +56,7 @@ struct Pair {
 
     explicit Pair(SctpSettings client_settings = {}, SctpSettings server_settings = {}, uint64_t seed = 42)
         : rng(seed) {
+        set_virtual_clock(now);
         client_settings.dtls_client = true;
         server_settings.dtls_client = false;
         auto c = SctpAssociation::create(client_settings);
@@ -133,6 +137,7 @@ struct Pair {
         if (!next.is_finite()) next = now + TimeDelta::millis(10);
         if (next <= now) next = now + TimeDelta::millis(1);
         now = next;
+        set_virtual_clock(now);
         client.assoc->handle_timeout(now);
         server.assoc->handle_timeout(now);
         pump();
@@ -147,6 +152,8 @@ struct Pair {
         }
         return true;
     }
+
+    ~Pair() { set_virtual_clock(Timestamp::zero()); }
 
     void run_for(TimeDelta d) {
         const Timestamp end = now + d;
