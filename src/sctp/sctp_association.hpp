@@ -15,7 +15,8 @@
 // ago *in real time*. Its timers themselves follow core time. In production both clocks agree. In a simulation
 // whose virtual clock runs far ahead of real time, T3 fires but retransmits nothing until real time catches up,
 // so tail losses recover only through fast retransmit (measured: a maxRetransmits=0 channel under 20% loss
-// stalls with a virtual clock and flows when the loop sleeps in step with it).
+// stalls with a virtual clock and flows when the loop sleeps in step with it). A simulation should give usrsctp
+// its virtual clock: tests/sctp/virtual_clock_test.cpp interposes gettimeofday() in the test executable.
 #pragma once
 
 #include "core/byte_reader.hpp"
