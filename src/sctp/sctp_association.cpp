@@ -198,6 +198,9 @@ void SctpAssociation::handle_packet(Timestamp now, ByteView sctp_packet) {
         ++stats_.checksum_errors;
         return;
     }
+    // A peer's INIT can beat our own connect() (its DTLS finished first): a socket that is neither connected nor
+    // listening would answer it with an ABORT, so start our side now.
+    if (state_ == State::New) (void)connect(now);
     usrsctp_conninput(SctpStack::id_to_addr(id_), sctp_packet.data(), sctp_packet.size(), 0);
 }
 

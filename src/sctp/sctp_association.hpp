@@ -145,7 +145,8 @@ public:
     SctpAssociation(const SctpAssociation&) = delete;
     SctpAssociation& operator=(const SctpAssociation&) = delete;
 
-    /// Starts the association (both sides call this once DTLS is connected; simultaneous INITs are fine).
+    /// Starts the association (both sides call this once DTLS is connected; simultaneous INITs are fine). The
+    /// first handle_packet() starts it too if the peer was quicker.
     Result<void> connect(Timestamp now);
 
     void handle_packet(Timestamp now, ByteView sctp_packet);

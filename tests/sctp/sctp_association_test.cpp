@@ -521,3 +521,11 @@ TEST_CASE("packets with a bad checksum are dropped and counted") {
     REQUIRE(p.run_until([&] { return p.server.messages(sid).size() == 1; }, TimeDelta::seconds(60)));
     CHECK(text(p.server.messages(sid)[0].data) == "intact");
 }
+
+TEST_CASE("a side that has not called connect() yet still accepts the peer's INIT") {
+    Pair p;
+    REQUIRE(p.client.assoc->connect(p.now).ok());
+    REQUIRE(p.run_until([&] { return p.up(); }, TimeDelta::seconds(10)));
+    CHECK(p.server.count<events::AssociationUp>() == 1);
+    CHECK_FALSE(p.server.assoc->connect(p.now).ok());  // already started
+}
