@@ -1074,6 +1074,8 @@ std::vector<Candidate> Agent::remote_candidates() const {
 }
 
 std::optional<Agent::Route> Agent::selected_route() const {
+    // RFC 7675 5.1: once consent has expired, nothing more may be sent.
+    if (state_ == ConnectionState::Failed || closed_) return std::nullopt;
     if (selected_) {
         const Pair& p = pairs_[*selected_];
         return Route{locals_[p.local].cand.base, remotes_[p.remote].cand.address};

@@ -209,6 +209,7 @@ public:
         SocketAddr local;
         SocketAddr remote;
     };
+    /// Where data goes: the selected pair, or during an ICE restart the previous one; none once failed or closed.
     std::optional<Route> selected_route() const;
     std::optional<PairStats> selected_pair() const;
     std::vector<PairStats> pair_stats() const;

@@ -199,8 +199,11 @@ TEST_CASE("ICE sim: consent loss goes disconnected, then failed within the RFC 7
     CHECK(*failed - cut <= TimeDelta::seconds(30));
     CHECK(*failed - cut >= TimeDelta::seconds(23));
     CHECK(*failed > *disconnected);
-    // The peer loses consent too.
+    // The peer loses consent too, and nothing more may be sent.
     CHECK(b.first_time_in(ConnectionState::Failed, cut));
+    const uint8_t byte = 1;
+    CHECK_FALSE(a.agent().send(ByteView(&byte, 1)));
+    CHECK_FALSE(a.agent().selected_route());
 }
 
 TEST_CASE("ICE sim: consent recovers from a short outage (disconnected, then connected again)") {
