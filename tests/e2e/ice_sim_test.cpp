@@ -97,29 +97,34 @@ TEST_CASE("ICE sim: dual-stack LAN prefers the IPv6 host pair") {
     check_data_flows(net, a, b);
 }
 
-TEST_CASE("ICE sim: both behind endpoint-independent NATs with a STUN server connect on a reflexive pair") {
-    sim::Network net(2);
-    StunServer stun;
-    net.add_host(stun, {kStunIp});
-    const auto nat_a = net.add_nat(IpAddr::v4(203, 0, 113, 1), sim::NatConfig::port_restricted_cone());
-    const auto nat_b = net.add_nat(IpAddr::v4(203, 0, 113, 2), sim::NatConfig::port_restricted_cone());
-    IcePeer a(net, config(Role::Controlling, true), 21), b(net, config(Role::Controlled, true), 22);
-    a.attach({IpAddr::v4(192, 168, 1, 2)}, 5000, {.behind_nat = nat_a});
-    b.attach({IpAddr::v4(192, 168, 2, 2)}, 5000, {.behind_nat = nat_b});
-    IcePeer::connect(a, b);
-    REQUIRE(net.run_until([&] { return both_connected(a, b); }, Timestamp::seconds(10)));
-    // Each side gathered a server-reflexive candidate on its NAT's public address.
-    bool a_srflx = false;
-    for (const auto& c : a.gathered())
-        a_srflx |= c.type == CandidateType::ServerReflexive && c.address.ip() == IpAddr::v4(203, 0, 113, 1);
-    CHECK(a_srflx);
-    CHECK(stun.requests() >= 2);
-    CHECK(reflexive(local_type(a)));
-    CHECK(reflexive(remote_type(a)));
-    CHECK(reflexive(local_type(b)));
-    CHECK(reflexive(remote_type(b)));
-    CHECK(a.agent().selected_pair()->remote.address.ip() == IpAddr::v4(203, 0, 113, 2));
-    check_data_flows(net, a, b);
+TEST_CASE("ICE sim: both behind endpoint-independent NATs (full, restricted, port-restricted cone) with a STUN "
+          "server connect on a reflexive pair") {
+    for (auto nat_config : {sim::NatConfig::full_cone(), sim::NatConfig::restricted_cone(),
+                            sim::NatConfig::port_restricted_cone()}) {
+        CAPTURE(static_cast<int>(nat_config.filtering));
+        sim::Network net(2);
+        StunServer stun;
+        net.add_host(stun, {kStunIp});
+        const auto nat_a = net.add_nat(IpAddr::v4(203, 0, 113, 1), nat_config);
+        const auto nat_b = net.add_nat(IpAddr::v4(203, 0, 113, 2), nat_config);
+        IcePeer a(net, config(Role::Controlling, true), 21), b(net, config(Role::Controlled, true), 22);
+        a.attach({IpAddr::v4(192, 168, 1, 2)}, 5000, {.behind_nat = nat_a});
+        b.attach({IpAddr::v4(192, 168, 2, 2)}, 5000, {.behind_nat = nat_b});
+        IcePeer::connect(a, b);
+        REQUIRE(net.run_until([&] { return both_connected(a, b); }, Timestamp::seconds(10)));
+        // Each side gathered a server-reflexive candidate on its NAT's public address.
+        bool a_srflx = false;
+        for (const auto& c : a.gathered())
+            a_srflx |= c.type == CandidateType::ServerReflexive && c.address.ip() == IpAddr::v4(203, 0, 113, 1);
+        CHECK(a_srflx);
+        CHECK(stun.requests() >= 2);
+        CHECK(reflexive(local_type(a)));
+        CHECK(reflexive(remote_type(a)));
+        CHECK(reflexive(local_type(b)));
+        CHECK(reflexive(remote_type(b)));
+        CHECK(a.agent().selected_pair()->remote.address.ip() == IpAddr::v4(203, 0, 113, 2));
+        check_data_flows(net, a, b);
+    }
 }
 
 TEST_CASE("ICE sim: full agent behind a NAT and an ice-lite agent on a public address") {
