@@ -365,6 +365,25 @@ TEST_CASE("ICE sim: remote .local candidate is kept aside and a peer-reflexive p
     check_data_flows(net, a, b);
 }
 
+TEST_CASE("ICE sim: symmetric NAT against a restricted cone connects through a peer-reflexive candidate") {
+    sim::Network net(16);
+    StunServer stun;
+    net.add_host(stun, {kStunIp});
+    const auto nat_a = net.add_nat(IpAddr::v4(203, 0, 113, 1), sim::NatConfig::symmetric());
+    const auto nat_b = net.add_nat(IpAddr::v4(203, 0, 113, 2), sim::NatConfig::restricted_cone());
+    IcePeer a(net, config(Role::Controlling, true), 161), b(net, config(Role::Controlled, true), 162);
+    a.attach({IpAddr::v4(192, 168, 1, 2)}, 5000, {.behind_nat = nat_a});
+    b.attach({IpAddr::v4(192, 168, 2, 2)}, 5000, {.behind_nat = nat_b});
+    IcePeer::connect(a, b);
+    REQUIRE(net.run_until([&] { return both_connected(a, b); }, Timestamp::seconds(15)));
+    // A's NAT gives a new port per destination: its signalled srflx is useless to B, which learns the real mapping
+    // from A's check; A sees yet another mapping than the one the STUN server saw.
+    CHECK(remote_type(b) == CandidateType::PeerReflexive);
+    CHECK(local_type(a) == CandidateType::PeerReflexive);
+    CHECK(remote_type(a) == CandidateType::ServerReflexive);
+    check_data_flows(net, a, b);
+}
+
 TEST_CASE("ICE sim: symmetric NAT on both sides without TURN fails cleanly") {
     sim::Network net(13);
     StunServer stun;
