@@ -23,12 +23,43 @@ void DelayBasedBwe::incoming_packet(const PacketResult& packet, Timestamp at) {
     detector_.detect(sample.modified_trend, sample.trend, sample.num_deltas, deltas->send_delta, packet.receive_time);
 }
 
+void DelayBasedBwe::update_queue_delay(const TransportPacketsFeedback& feedback) {
+    // One-way delay in the adapter's shifted clock: only differences to its minimum mean anything.
+    TimeDelta lowest = TimeDelta::plus_infinity();
+    for (const auto& p : feedback.packet_feedbacks)
+        if (p.is_received()) lowest = std::min(lowest, p.receive_time - p.sent_packet.send_time);
+    if (!lowest.is_finite()) return;
+    const Timestamp bucket = Timestamp::seconds(feedback.feedback_time.us() / 1000000);
+    if (owd_minima_.empty() || owd_minima_.back().first != bucket) owd_minima_.emplace_back(bucket, lowest);
+    else owd_minima_.back().second = std::min(owd_minima_.back().second, lowest);
+    while (owd_minima_.size() > 30) owd_minima_.pop_front();
+    TimeDelta base = TimeDelta::plus_infinity();
+    for (const auto& [t, v] : owd_minima_) base = std::min(base, v);
+    queue_delay_ = lowest - base;
+}
+
+bool DelayBasedBwe::standing_queue_decrease_due(Timestamp at) {
+    if (!config_.drain_standing_queue || !queue_delay_ || *queue_delay_ <= config_.standing_queue_threshold) return false;
+    if (at < competing_until_ || detector_.state() == BandwidthUsage::Underusing) return false;
+    const TimeDelta since = elapsed_since(at, last_standing_decrease_);
+    if (since < TimeDelta::seconds(1)) return false;  // give the last decrease time to act
+    if (since < TimeDelta::seconds(3) && *queue_delay_ > queue_at_standing_decrease_ * 0.8) {
+        // Our decrease did not drain it: not our queue.
+        competing_until_ = at + config_.competing_backoff;
+        return false;
+    }
+    last_standing_decrease_ = at;
+    queue_at_standing_decrease_ = *queue_delay_;
+    return true;
+}
+
 DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPacketsFeedback& feedback,
                                                               std::optional<DataRate> acked_bitrate,
                                                               std::optional<DataRate> probe_bitrate, bool in_alr,
                                                               std::optional<DataRate> recent_throughput) {
     const auto packets = feedback.sorted_by_receive_time();
     if (packets.empty()) return Result{};
+    update_queue_delay(feedback);
     bool recovered_from_overuse = false;
     BandwidthUsage prev = detector_.state();
     for (const auto& p : packets) {
@@ -58,6 +89,14 @@ DelayBasedBwe::Result DelayBasedBwe::maybe_update_estimate(std::optional<DataRat
             // Overusing before any throughput measurement: halve, at most once per interval.
             rate_control_.set_estimate(rate_control_.latest_estimate() * 0.5, at);
             r.updated = true;
+            r.target_bitrate = rate_control_.latest_estimate();
+        }
+    } else if (standing_queue_decrease_due(at)) {
+        std::optional<DataRate> throughput = acked_bitrate;
+        if (throughput && recent_throughput) throughput = std::min(*throughput, *recent_throughput);
+        if (throughput) {
+            rate_control_.update(BandwidthUsage::Overusing, throughput, at);
+            r.updated = rate_control_.valid_estimate();
             r.target_bitrate = rate_control_.latest_estimate();
         }
     } else if (probe_bitrate) {

