@@ -159,6 +159,7 @@ struct AgentStats {
 
 class Agent {
 public:
+    /// `random` (credentials, tie-breaker, transaction ids, consent jitter) must outlive the agent.
     Agent(const AgentConfig& config, Random& random);
 
     // ---- local side ----
