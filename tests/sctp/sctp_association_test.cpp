@@ -1,6 +1,7 @@
 #include "sctp_pair.hpp"
 
 #include <chrono>
+#include <set>
 #include <cstdio>
 #include <string>
 
@@ -528,4 +529,38 @@ TEST_CASE("a side that has not called connect() yet still accepts the peer's INI
     REQUIRE(p.run_until([&] { return p.up(); }, TimeDelta::seconds(10)));
     CHECK(p.server.count<events::AssociationUp>() == 1);
     CHECK_FALSE(p.server.assoc->connect(p.now).ok());  // already started
+}
+
+TEST_CASE("many channels from both sides at once, each carrying its own messages") {
+    Pair p;
+    p.connect();
+    std::vector<uint16_t> ids;
+    for (int i = 0; i < 60; ++i) {
+        Side& from = i % 2 == 0 ? p.client : p.server;
+        auto id = from.assoc->open_channel(named("ch" + std::to_string(i)));
+        REQUIRE(id.ok());
+        CHECK(*id % 2 == (i % 2 == 0 ? 0 : 1));
+        ids.push_back(*id);
+    }
+    REQUIRE(p.run_until([&] {
+        for (auto id : ids) {
+            if (p.client.assoc->channel_state(id) != ChannelState::Open ||
+                p.server.assoc->channel_state(id) != ChannelState::Open) return false;
+        }
+        return true;
+    }, TimeDelta::seconds(10)));
+    CHECK(std::set<uint16_t>(ids.begin(), ids.end()).size() == ids.size());
+    for (auto id : ids) {
+        REQUIRE(p.client.assoc->send_text(id, "c" + std::to_string(id)).ok());
+        REQUIRE(p.server.assoc->send_text(id, "s" + std::to_string(id)).ok());
+    }
+    REQUIRE(p.run_until([&] {
+        return p.server.count<events::MessageReceived>() == ids.size() &&
+               p.client.count<events::MessageReceived>() == ids.size();
+    }, TimeDelta::seconds(10)));
+    for (auto id : ids) {
+        REQUIRE(p.server.messages(id).size() == 1);
+        CHECK(text(p.server.messages(id)[0].data) == "c" + std::to_string(id));
+        CHECK(text(p.client.messages(id)[0].data) == "s" + std::to_string(id));
+    }
 }
