@@ -12,7 +12,6 @@ namespace rtcpp::sim {
 namespace {
 
 constexpr uint8_t kMediaMagic = 'M';
-constexpr uint8_t kFeedbackMagic = 'F';
 constexpr uint8_t kTcpDataMagic = 'T';
 constexpr uint8_t kTcpAckMagic = 'A';
 constexpr size_t kMediaHeader = 13;
