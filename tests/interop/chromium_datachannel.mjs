@@ -201,6 +201,8 @@ async function runCase(name, context, mode, port, expectRawHost) {
         rel.push(pc.createDataChannel('lossy', { ordered: false, maxRetransmits: 0 }));
       }
       await Promise.all(rel.map((c) => Promise.race([window.rtc.opened(c), new Promise((_, j) => setTimeout(() => j(new Error('open timeout ' + c.label)), 15000))])));
+      // Channels can open a moment before Chromium's aggregate state says "connected".
+      for (const end = Date.now() + 5000; pc.connectionState !== 'connected' && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
       out.connectionState = pc.connectionState;
       const stats = await pc.getStats();
       stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') out.pair = s.id; });
