@@ -269,9 +269,9 @@ void wire(Connection& c, const Options& o, Outcome& outcome) {
         if (s == PeerConnectionState::Connected) {
             const auto st = pc.stats();
             if (st.selected_remote)
-                std::fprintf(stderr, "             selected pair %s -> %s\n",
+                std::fprintf(stderr, "             selected pair %s %s -> %s %s\n", st.selected_local_type.c_str(),
                              st.selected_local ? st.selected_local->to_string().c_str() : "?",
-                             st.selected_remote->to_string().c_str());
+                             st.selected_remote_type.c_str(), st.selected_remote->to_string().c_str());
         }
         if (s == PeerConnectionState::Failed)
             outcome.finish(3, "connection failed: " + (e ? e->to_string() : std::string("unknown reason")));

@@ -151,6 +151,9 @@ struct SessionStats {
     uint64_t stun_dropped = 0;
     std::optional<SocketAddr> selected_local;
     std::optional<SocketAddr> selected_remote;
+    /// Candidate types of the selected pair: "host", "srflx", "prflx" or "relay" (empty until one is selected).
+    std::string selected_local_type;
+    std::string selected_remote_type;
     std::optional<TimeDelta> rtt;
     uint64_t sctp_messages_sent = 0;
     uint64_t sctp_messages_received = 0;

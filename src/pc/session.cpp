@@ -979,6 +979,8 @@ SessionStats Session::stats() const {
         if (auto p = impl_->agent->selected_pair()) {
             s.selected_local = p->local.address;
             s.selected_remote = p->remote.address;
+            s.selected_local_type = std::string(ice::to_string(p->local.type));
+            s.selected_remote_type = std::string(ice::to_string(p->remote.type));
             s.rtt = p->current_rtt;
         }
     }
