@@ -8,7 +8,9 @@ namespace rtcpp::ice {
 
 namespace {
 
-constexpr uint64_t kIndexMask = 0xFFFFFFFF;
+constexpr uint64_t kIndexMask = 0x00FFFFFF;
+constexpr int kAttemptShift = 24;
+uint8_t attempt_of(uint64_t tag) { return static_cast<uint8_t>((tag >> kAttemptShift) & 0xFF); }
 
 stun::TransactionConfig consent_transaction() { return {TimeDelta::millis(500), 3, 4, false, TimeDelta::seconds(30)}; }
 
@@ -384,13 +386,14 @@ void Agent::start_check(size_t i, bool use_candidate) {
     Pair& p = pairs_[i];
     p.triggered = false;
     if (p.check_tx) transactions_.cancel(*p.check_tx);
+    ++p.attempt;
     stun::TransactionId id{};
     auto bytes = build_request(use_candidate, prflx_priority(p.local), id);
     size_t active = 0;
     for (const auto& q : pairs_)
         active += !q.removed && (q.state == PairState::Waiting || q.state == PairState::InProgress) ? 1 : 0;
     const TimeDelta rto = std::max(config_.check_rto_min, config_.ta * static_cast<int64_t>(active));
-    transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Check, i),
+    transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Check, i | (uint64_t{p.attempt} << kAttemptShift)),
                         {rto, config_.check_transmissions, config_.check_rm, false, TimeDelta::seconds(39)});
     p.check_tx = id;
     p.state = PairState::InProgress;
@@ -494,6 +497,10 @@ void Agent::handle_transaction_timeout(uint64_t tag) {
     if (gen != (generation_ & 0xFFFFFF) || index >= pairs_.size()) return;
     if (kind == Tag::Check) {
         Pair& p = pairs_[index];
+        if (attempt_of(tag) != p.attempt) { // a superseded check gave up; the newer one decides
+            p.superseded_tx.reset();
+            return;
+        }
         p.check_tx.reset();
         if (p.state == PairState::InProgress) p.state = PairState::Failed;
         if (p.use_candidate_sent && role_ == Role::Controlling) nominating_ = false;
@@ -805,6 +812,16 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
         break;
     case PairState::InProgress:
         if (nominate) p.nominate_on_success = true;
+        // RFC 8445 7.3.1.4: the peer's check shows the path works now, while ours may have been lost (dropped by
+        // the peer's NAT or TURN server before the peer had sent anything our way): check again at once instead
+        // of waiting for its RTO. The earlier check's response, if it comes, still counts.
+        if (!p.triggered && !p.superseded_tx && !p.use_candidate_sent && p.check_tx) {
+            p.superseded_tx = p.check_tx;
+            p.check_tx.reset();
+            p.state = PairState::Waiting;
+            p.triggered = true;
+            triggered_.push_back(*pi);
+        }
         break;
     case PairState::Waiting:
     case PairState::Frozen:
@@ -848,6 +865,18 @@ Input Agent::handle_stun_response(const stun::Message& msg, const SocketAddr& lo
     if (!done) return Input::Dropped;
     if (gen != (generation_ & 0xFFFFFF) || index >= pairs_.size()) return Input::Stun;
     Pair& p = pairs_[index];
+    if (kind == Tag::Check && attempt_of(*tag) != p.attempt) {
+        // The superseded check answered first. A nomination in flight still decides; otherwise this response does
+        // and the newer check (sent or queued) is dropped.
+        if (p.use_candidate_sent && p.check_tx) {
+            p.superseded_tx.reset();
+            return Input::Stun;
+        }
+        if (p.check_tx) transactions_.cancel(*p.check_tx);
+        p.check_tx.reset();
+        p.triggered = false;
+        if (p.state == PairState::Waiting) p.state = PairState::InProgress;
+    }
     if (kind == Tag::Consent) {
         if (msg.cls() != stun::Class::SuccessResponse) return Input::Stun;
         ++p.stats.responses_received;
@@ -867,6 +896,10 @@ void Agent::handle_check_response(size_t i, const stun::Message& msg, const Sock
                                   const SocketAddr& remote, TimeDelta rtt) {
     Pair& p = pairs_[i];
     p.check_tx.reset();
+    if (p.superseded_tx) {
+        transactions_.cancel(*p.superseded_tx);
+        p.superseded_tx.reset();
+    }
     if (p.removed) return;
     const bool sent_uc = p.use_candidate_sent;
     if (locals_[p.local].cand.base != local || remotes_[p.remote].cand.address != remote) {
@@ -1010,8 +1043,10 @@ bool Agent::send(ByteView bytes) {
 
 void Agent::reset_checks() {
     if (selected_) previous_route_ = selected_route();
-    for (const auto& p : pairs_)
+    for (const auto& p : pairs_) {
         if (p.check_tx) transactions_.cancel(p.check_tx.value());
+        if (p.superseded_tx) transactions_.cancel(p.superseded_tx.value());
+    }
     ++generation_;
     pairs_.clear();
     remotes_.clear();

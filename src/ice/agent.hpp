@@ -240,6 +240,10 @@ private:
         bool nominate_on_success = false;
         bool triggered = false;
         std::optional<stun::TransactionId> check_tx;
+        /// An earlier check re-sent early because the peer's check arrived while it was in progress (RFC 8445
+        /// 7.3.1.4): its response, should it still come, counts too.
+        std::optional<stun::TransactionId> superseded_tx;
+        uint8_t attempt = 0; // tags responses and timeouts with the check that caused them
         PairStats stats;
     };
     enum class Tag : uint8_t { Check = 1, Gather = 2, Consent = 3 };
@@ -248,8 +252,8 @@ private:
         SocketAddr server;
     };
 
-    // kind (8 bits) | check-list generation (24 bits) | index (32 bits): responses to an older generation's checks
-    // (before an ICE restart) are recognised and ignored.
+    // kind (8 bits) | check-list generation (24 bits) | index (32 bits, of which checks use the top 8 for the
+    // pair's attempt): responses to an older generation's checks (before an ICE restart) are recognised and ignored.
     uint64_t make_tag(Tag kind, uint64_t index) const {
         return (uint64_t{static_cast<uint8_t>(kind)} << 56) | (uint64_t{generation_ & 0xFFFFFF} << 32) |
                (index & 0xFFFFFFFF);

@@ -2,6 +2,9 @@
 // channels (sctp::SctpAssociation), composed. Datagrams flow
 //   in:  handle_datagram -> ICE (STUN consumed) -> RFC 7983 demux -> DTLS -> SCTP -> channel events
 //   out: SCTP packets -> DTLS records -> ICE (selected pair) -> Transmit
+// TURN: each turn:/turns: server gets a TurnClient whose relayed address is an ICE "local socket" (the agent's relay
+// hook): agent transmits from that address go through the client, and what the client unwraps re-enters as if it
+// had arrived on that address.
 // process() moves data between the layers until none of them has anything left to give.
 #include <rtcpp/session.hpp>
 
@@ -10,10 +13,12 @@
 #include "ice/agent.hpp"
 #include "sctp/sctp_association.hpp"
 #include "sdp/negotiator.hpp"
+#include "stun/turn_client.hpp"
 
 #include <rtcpp/log.hpp>
 #include <rtcpp/random.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -114,6 +119,17 @@ struct Session::Impl {
     ice::Credentials credentials;
     std::vector<SocketAddr> local_addresses;
     std::vector<SocketAddr> stun_servers;
+    std::vector<IceServerUrl> turn_servers;
+
+    struct Relay {
+        IceServerUrl server;
+        std::unique_ptr<stun::TurnClient> client;
+        SocketAddr local;     // the host socket that talks to the server (UDP)
+        bool settled = false; // allocated or failed: gathering no longer waits for it
+        std::optional<SocketAddr> relayed;
+        std::vector<IpAddr> permitted;
+    };
+    std::vector<Relay> relays;
 
     std::unique_ptr<sdp::Negotiator> negotiator;
     std::optional<sdp::Description> created_offer;     // from create_offer, not yet applied
@@ -147,6 +163,7 @@ struct Session::Impl {
     PeerConnectionState pc_state = PeerConnectionState::New;
     bool closed = false;
     Timestamp now = Timestamp::zero();
+    std::vector<Error> relay_errors;
 
     std::deque<Transmit> transmits;
     std::deque<SessionEvent> events;
@@ -160,7 +177,17 @@ struct Session::Impl {
         for (const auto& server : config.ice_servers) {
             for (const auto& url : server.urls) {
                 auto parsed = parse_ice_server_url(url, server.username, server.credential);
-                if (parsed && parsed->scheme == IceServerScheme::Stun) stun_servers.push_back(parsed->address);
+                if (!parsed) continue;
+                if (parsed->scheme == IceServerScheme::Stun) {
+                    stun_servers.push_back(parsed->address);
+                } else {
+                    turn_servers.push_back(*parsed);
+                    // A TURN server answers Binding requests too: it gives the server-reflexive candidate (as
+                    // browsers gather it), which a relay-only policy drops.
+                    if (parsed->transport == IceServerTransport::Udp &&
+                        std::find(stun_servers.begin(), stun_servers.end(), parsed->address) == stun_servers.end())
+                        stun_servers.push_back(parsed->address);
+                }
             }
         }
         sdp::NegotiatorConfig nc = sdp::default_config();
@@ -210,8 +237,127 @@ struct Session::Impl {
         agent = std::make_unique<ice::Agent>(ac, random);
         local_candidates.clear();
         for (const auto& a : local_addresses) agent->add_host_address(a);
+        // Relays first: gathering must not be reported complete before the allocations are done.
+        start_relays();
+        update_relay_hold();
+        for (const auto& r : relays)
+            if (r.relayed) agent->add_relay_candidate(now, *r.relayed, *r.client->mapped_address(), r.server.address);
         agent->start_gathering(now);
         process();
+    }
+
+    // ---- TURN ----
+    std::optional<SocketAddr> local_for(const SocketAddr& server) const {
+        std::optional<SocketAddr> fallback;
+        for (const auto& a : local_addresses) {
+            if (a.ip().family() != server.ip().family()) continue;
+            if (a.ip().is_loopback() == server.ip().is_loopback()) return a;
+            if (!fallback) fallback = a;
+        }
+        return fallback;
+    }
+
+    void start_relays() {
+        if (!relays.empty() || turn_servers.empty()) return;
+        for (const auto& url : turn_servers) {
+            if (url.transport != IceServerTransport::Udp) {
+                RTCPP_LOG(LogLevel::Warning, "pc", "TURN over TCP/TLS is not supported by the Session yet; "
+                                                       << url.address.to_string() << " skipped");
+                continue;
+            }
+            auto local = local_for(url.address);
+            if (!local) {
+                RTCPP_LOG(LogLevel::Warning, "pc", "no local address of the family of TURN server "
+                                                       << url.address.to_string());
+                continue;
+            }
+            stun::TurnClientConfig tc;
+            tc.server = url.address;
+            tc.transport = stun::TurnTransport::Udp;
+            tc.username = url.username;
+            tc.password = url.credential;
+            tc.relay_family = url.address.ip().family();
+            Relay r;
+            r.server = url;
+            r.local = *local;
+            r.client = std::make_unique<stun::TurnClient>(tc, random);
+            if (auto a = r.client->allocate(now); !a) {
+                RTCPP_LOG(LogLevel::Warning, "pc", "TURN allocation not started: " << a.error().to_string());
+                continue;
+            }
+            relays.push_back(std::move(r));
+        }
+    }
+
+    void update_relay_hold() {
+        if (!agent) return;
+        bool pending = false;
+        for (const auto& r : relays) pending |= !r.settled;
+        agent->hold_gathering(pending);
+    }
+
+    /// Installs a permission for every remote candidate's IP on every relay, so the peer's first checks through its
+    /// own relay are not dropped by ours while our check to it is still on the way (saves an RTO at setup).
+    void permit_remote_candidates() {
+        if (!agent || relays.empty()) return;
+        const auto remotes = agent->remote_candidates();
+        for (auto& r : relays) {
+            if (!r.relayed || r.client->state() != stun::TurnState::Allocated) continue;
+            for (const auto& c : remotes) {
+                const IpAddr ip = c.address.ip();
+                if (ip.family() != r.relayed->ip().family() || ip.is_unspecified()) continue;
+                if (std::find(r.permitted.begin(), r.permitted.end(), ip) != r.permitted.end()) continue;
+                r.permitted.push_back(ip);
+                if (auto p = r.client->create_permission(now, ip); !p)
+                    RTCPP_LOG(LogLevel::Debug, "pc", "TURN permission: " << p.error().to_string());
+            }
+        }
+    }
+
+    Relay* relay_by_relayed(const SocketAddr& relayed) {
+        for (auto& r : relays)
+            if (r.relayed && *r.relayed == relayed) return &r;
+        return nullptr;
+    }
+
+    bool pump_relays() {
+        bool did = false;
+        for (auto& r : relays) {
+            while (auto e = r.client->poll_event()) {
+                did = true;
+                if (auto* a = std::get_if<stun::TurnAllocated>(&*e)) {
+                    r.relayed = a->relayed;
+                    r.settled = true;
+                    RTCPP_LOG(LogLevel::Info, "pc", "TURN relay " << a->relayed.to_string() << " on "
+                                                                  << r.server.address.to_string());
+                    if (agent) agent->add_relay_candidate(now, a->relayed, a->mapped, r.server.address);
+                    update_relay_hold();
+                    permit_remote_candidates();
+                } else if (auto* d = std::get_if<stun::TurnPeerData>(&*e)) {
+                    RTCPP_LOG(LogLevel::Trace, "pc", "relayed datagram " << d->peer.to_string() << " ("
+                                                                         << d->bytes.size() << " bytes)");
+                    if (r.relayed) on_ice_datagram(*r.relayed, d->peer, d->bytes);
+                } else if (auto* f = std::get_if<stun::TurnFailed>(&*e)) {
+                    RTCPP_LOG(LogLevel::Warning, "pc", "TURN server " << r.server.address.to_string() << ": "
+                                                                      << f->error.to_string());
+                    r.settled = true;
+                    relay_errors.push_back(f->error);
+                    update_relay_hold();
+                } else if (auto* pf = std::get_if<stun::TurnPeerFailed>(&*e)) {
+                    RTCPP_LOG(LogLevel::Debug, "pc", "TURN peer " << pf->peer.to_string() << ": "
+                                                                 << pf->error.to_string());
+                }
+            }
+            while (auto b = r.client->poll_transmit()) {
+                did = true;
+                RTCPP_LOG(LogLevel::Trace, "pc", "to TURN server " << r.server.address.to_string() << " ("
+                                                                   << b->size() << " bytes)");
+                ++stats.datagrams_sent;
+                stats.bytes_sent += b->size();
+                transmits.push_back(Transmit{r.local, r.server.address, std::move(*b)});
+            }
+        }
+        return did;
     }
 
     void update_pc_state() {
@@ -251,6 +397,7 @@ struct Session::Impl {
         bool any_eoc = false;
         for (const auto& m : n.media) any_eoc |= m.remote_end_of_candidates && !m.rejected;
         if (any_eoc) agent->end_of_remote_candidates();
+        permit_remote_candidates();
 
         std::vector<Fingerprint> fps;
         for (const auto& f : n.remote_fingerprints)
@@ -346,9 +493,11 @@ struct Session::Impl {
                         if (s != ice_state) {
                             ice_state = s;
                             emit(event::IceConnectionStateChange{s});
-                            if (s == IceConnectionState::Failed && !failure)
-                                failure = make_error(ErrorCategory::NetworkError, "ice",
-                                                     "no candidate pair works (ICE failed)");
+                            if (s == IceConnectionState::Failed && !failure) {
+                                std::string why = "no candidate pair works (ICE failed)";
+                                for (const auto& e : relay_errors) why += "; TURN: " + e.message;
+                                failure = make_error(ErrorCategory::NetworkError, "ice", why);
+                            }
                         }
                         if ((s == IceConnectionState::Connected || s == IceConnectionState::Completed) && dtls &&
                             !dtls_started && dtls->role() == dtls::Role::Client) {
@@ -365,6 +514,13 @@ struct Session::Impl {
         }
         while (auto t = agent->poll_transmit()) {
             did = true;
+            if (Relay* r = relays.empty() ? nullptr : relay_by_relayed(t->local)) {
+                RTCPP_LOG(LogLevel::Trace, "pc", "relay " << t->local.to_string() << " -> " << t->remote.to_string()
+                                                          << " (" << t->bytes.size() << " bytes)");
+                auto sent = r->client->send_to(now, t->remote, t->bytes);
+                if (!sent) RTCPP_LOG(LogLevel::Debug, "pc", "TURN send failed: " << sent.error().to_string());
+                continue;
+            }
             RTCPP_LOG(LogLevel::Trace, "pc", "send " << t->local.to_string() << " -> " << t->remote.to_string() << " ("
                                                      << t->bytes.size() << " bytes)");
             ++stats.datagrams_sent;
@@ -498,6 +654,7 @@ struct Session::Impl {
             did |= pump_sctp();
             did |= pump_dtls();
             did |= pump_agent();
+            did |= pump_relays();
             if (!did) break;
         }
     }
@@ -507,6 +664,17 @@ struct Session::Impl {
         RTCPP_LOG(LogLevel::Trace, "pc", "datagram " << remote.to_string() << " -> " << local.to_string() << " ("
                                                      << bytes.size() << " bytes)");
         stats.bytes_received += bytes.size();
+        for (auto& r : relays) {
+            if (r.local == local && r.server.address == remote && stun::TurnClient::claims(bytes)) {
+                r.client->handle_datagram(now, bytes);
+                return;
+            }
+        }
+        on_ice_datagram(local, remote, bytes);
+    }
+
+    /// A datagram for ICE and what it demultiplexes to, arriving on a host socket or unwrapped by a TURN client.
+    void on_ice_datagram(const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
         if (!agent) {
             ++stats.stun_dropped;
             return;
@@ -555,6 +723,7 @@ struct Session::Impl {
         if (agent) t = std::min(t, agent->poll_timeout());
         if (dtls) t = std::min(t, dtls->poll_timeout());
         if (sctp) t = std::min(t, sctp->poll_timeout());
+        for (const auto& r : relays) t = std::min(t, r.client->poll_timeout());
         return t;
     }
 
@@ -776,6 +945,7 @@ Result<void> Session::add_ice_candidate(const IceCandidate& candidate) {
     } else {
         auto r = m.agent->add_remote_candidate(candidate.candidate);
         if (!r) return make_error(ErrorCategory::OperationError, "ice", r.error().message);
+        m.permit_remote_candidates();
     }
     m.process();
     return {};
@@ -910,9 +1080,11 @@ void Session::close() {
             if (m.agent) m.agent->send(*d);
     }
     if (m.agent) {
-        while (auto t = m.agent->poll_transmit()) m.transmits.push_back(Transmit{t->local, t->remote, std::move(t->bytes)});
+        m.pump_agent(); // the last DTLS/SCTP records go out, through a relay if that is the selected route
         m.agent->close();
     }
+    for (auto& r : m.relays) r.client->close(m.now); // deallocate (Refresh with LIFETIME 0)
+    m.pump_relays();
     m.closed = true;
     m.set_signaling(SignalingState::Closed);
     if (m.ice_state != IceConnectionState::Closed) {
@@ -938,6 +1110,7 @@ void Session::handle_timeout(Timestamp now) {
     if (m.agent) m.agent->handle_timeout(m.now);
     if (m.dtls) m.dtls->handle_timeout(m.now);
     if (m.sctp) m.sctp->handle_timeout(m.now);
+    for (auto& r : m.relays) r.client->handle_timeout(m.now);
     m.process();
 }
 

@@ -340,6 +340,15 @@ void TurnClient::handle_datagram(Timestamp now, ByteView bytes) {
     }
 }
 
+bool TurnClient::claims(ByteView bytes) {
+    if (is_channel_data(bytes)) return true;
+    if (!is_stun(bytes)) return false;
+    // The method is the type without its two class bits (RFC 8489 5): TURN's are Allocate..ChannelBind (3..9).
+    const uint16_t type = static_cast<uint16_t>((bytes[0] << 8) | bytes[1]);
+    const uint16_t method = static_cast<uint16_t>((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2));
+    return method >= 0x003 && method <= 0x009;
+}
+
 void TurnClient::handle_disconnected(Timestamp) {
     if (state_ == TurnState::Closing) {
         finish_close(); // the server frees an allocation whose TCP connection closes (RFC 6062 / RFC 8656 3.1)

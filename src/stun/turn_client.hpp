@@ -131,6 +131,10 @@ public:
     void close(Timestamp now);
 
     void handle_datagram(Timestamp now, ByteView bytes);
+    /// UDP, when the socket towards the server is shared with an ICE agent (which sends Binding requests to the same
+    /// server for a server-reflexive candidate): true if `bytes` is the TURN client's (ChannelData, or STUN of a TURN
+    /// method), false for what belongs to the agent (Binding).
+    static bool claims(ByteView bytes);
     /// TCP/TLS: the connection to the server was closed or reset. The allocation is lost (TurnFailed).
     void handle_disconnected(Timestamp now);
     void handle_timeout(Timestamp now);
