@@ -8,6 +8,8 @@
 #include "stun/message.hpp"
 #include "stun/turn_client.hpp"
 
+#include <rtcpp/peer_connection.hpp>
+
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +31,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -540,4 +546,142 @@ TEST_CASE("coturn: TLS certificate verification is off by default and works when
         run({&a}, {}, [&] { return a.turn->state() != TurnState::Allocating; }, 5);
         CHECK(a.turn->state() == TurnState::Failed);
     }
+}
+
+// ---- rtcpp <-> rtcpp through coturn (issue #5): two PeerConnections with the relay-only policy ----
+
+namespace {
+
+struct RelayedPair {
+    std::unique_ptr<rtcpp::PeerConnection> a, b;
+    std::shared_ptr<rtcpp::DataChannel> channel;
+    std::atomic<bool> open{false};
+    std::atomic<int> echoed{0};
+    std::atomic<size_t> echoed_bytes{0};
+    std::mutex m;
+    std::vector<std::shared_ptr<rtcpp::DataChannel>> remote;
+    std::optional<Error> failure;
+    std::chrono::steady_clock::time_point started, opened;
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return done();
+}
+
+rtcpp::Configuration relay_only(const std::string& url, const std::string& password = kPassword) {
+    rtcpp::Configuration c;
+    c.include_loopback = true;
+    c.bind_address = IpAddr::v4_loopback();
+    c.ice_transport_policy = rtcpp::IceTransportPolicy::Relay;
+    c.ice_servers.push_back(rtcpp::IceServer{{url}, kUser, password});
+    return c;
+}
+
+/// a offers a channel, b echoes; candidates are trickled.
+void start_relayed(RelayedPair& p, const rtcpp::Configuration& ca, const rtcpp::Configuration& cb) {
+    auto a = rtcpp::PeerConnection::create(ca);
+    auto b = rtcpp::PeerConnection::create(cb);
+    REQUIRE(a);
+    REQUIRE(b);
+    p.a = std::move(*a);
+    p.b = std::move(*b);
+    auto* pa = p.a.get();
+    auto* pb = p.b.get();
+    pa->on_local_candidate([pb](const rtcpp::IceCandidate& c) { (void)pb->add_ice_candidate(c); });
+    pb->on_local_candidate([pa](const rtcpp::IceCandidate& c) { (void)pa->add_ice_candidate(c); });
+    // End of candidates as a null candidate, the way browsers signal it.
+    pa->on_ice_gathering_state_change([pb](rtcpp::IceGatheringState g) {
+        if (g == rtcpp::IceGatheringState::Complete) (void)pb->add_ice_candidate(rtcpp::IceCandidate{});
+    });
+    pb->on_ice_gathering_state_change([pa](rtcpp::IceGatheringState g) {
+        if (g == rtcpp::IceGatheringState::Complete) (void)pa->add_ice_candidate(rtcpp::IceCandidate{});
+    });
+    pa->on_connection_state_change([&p](rtcpp::PeerConnectionState s, const std::optional<Error>& e) {
+        if (s == rtcpp::PeerConnectionState::Failed) {
+            std::lock_guard l(p.m);
+            p.failure = e;
+        }
+    });
+    pb->on_data_channel([&p](std::shared_ptr<rtcpp::DataChannel> ch) {
+        std::weak_ptr<rtcpp::DataChannel> weak = ch;
+        ch->on_message([weak](std::span<const uint8_t> data, bool) {
+            if (auto c = weak.lock()) (void)c->send(data);
+        });
+        std::lock_guard l(p.m);
+        p.remote.push_back(ch);
+    });
+    auto ch = pa->create_data_channel("relayed");
+    REQUIRE(ch);
+    p.channel = *ch;
+    p.channel->on_open([&p] {
+        p.opened = std::chrono::steady_clock::now();
+        p.open = true;
+    });
+    p.channel->on_message([&p](std::span<const uint8_t> data, bool) {
+        p.echoed_bytes += data.size();
+        ++p.echoed;
+    });
+    p.started = std::chrono::steady_clock::now();
+    auto offer = pa->create_offer();
+    REQUIRE(offer);
+    REQUIRE(pa->set_local_description(*offer));
+    REQUIRE(pb->set_remote_description(*offer));
+    auto answer = pb->create_answer();
+    REQUIRE(answer);
+    REQUIRE(pb->set_local_description(*answer));
+    REQUIRE(pa->set_remote_description(*answer));
+}
+
+void check_relayed_echo(const std::string& url) {
+    Coturn& server = coturn();
+    (void)server;
+    RelayedPair p;
+    start_relayed(p, relay_only(url), relay_only(url));
+    REQUIRE(wait_until([&] { return p.open.load(); }, std::chrono::seconds(10)));
+    MESSAGE(url << ": channel open " << std::chrono::duration<double, std::milli>(p.opened - p.started).count()
+                << " ms after createOffer");
+    for (auto* pc : {p.a.get(), p.b.get()}) {
+        const auto st = pc->stats();
+        CHECK(st.selected_local_type == "relay");
+        CHECK(st.selected_remote_type == "relay");
+        REQUIRE(st.selected_local);
+        CHECK(st.selected_local->ip() == IpAddr::v4_loopback());
+        // A relayed address is a coturn relay port, never one of our own sockets.
+        for (const auto& own : pc->local_addresses()) CHECK(*st.selected_local != own);
+    }
+    size_t sent = 0;
+    for (int i = 0; i < 200; ++i) {
+        std::vector<uint8_t> msg(static_cast<size_t>(i) * 97 + 1, static_cast<uint8_t>(i));
+        REQUIRE(p.channel->send(std::span<const uint8_t>(msg)));
+        sent += msg.size();
+    }
+    REQUIRE(wait_until([&] { return p.echoed.load() == 200; }, std::chrono::seconds(10)));
+    CHECK(p.echoed_bytes.load() == sent);
+    p.a->close();
+    p.b->close();
+}
+
+} // namespace
+
+TEST_CASE("coturn: two rtcpp peers with the relay-only policy exchange data through coturn over UDP") {
+    check_relayed_echo("turn:127.0.0.1:" + std::to_string(coturn().udp().port()) + "?transport=udp");
+}
+
+TEST_CASE("coturn: relay-only peers with a wrong TURN password fail with an error naming TURN") {
+    coturn();
+    const std::string url = "turn:127.0.0.1:" + std::to_string(coturn().udp().port());
+    RelayedPair p;
+    start_relayed(p, relay_only(url, "wrong"), relay_only(url, "wrong"));
+    REQUIRE(wait_until([&] { return p.a->connection_state() == rtcpp::PeerConnectionState::Failed; },
+                       std::chrono::seconds(20)));
+    std::lock_guard l(p.m);
+    REQUIRE(p.failure);
+    INFO(p.failure->to_string());
+    CHECK(p.failure->message.find("TURN") != std::string::npos);
+    CHECK_FALSE(p.open.load());
 }
