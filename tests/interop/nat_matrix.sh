@@ -6,10 +6,10 @@
 #   public ns "pub": coturn on 198.18.0.1 and 198.18.0.2 (addresses on its loopback), routes between the NATs
 #     pub toA 198.18.1.1/24 --- wan 198.18.1.2/24 [natA] lan 10.1.0.1/24 --- eth0 10.1.0.2/24 hostA (offerer, sends)
 #     pub toB 198.18.2.1/24 --- wan 198.18.2.2/24 [natB] lan 10.2.0.1/24 --- eth0 10.2.0.2/24 hostB (answerer)
-#   The public namespace has no route to 10.0.0.0/8, so host candidates can never connect: a pair is reflexive or
-#   relayed, or nothing. Signalling (rtcpp-peer's WHIP-style POST) is TCP to 198.18.2.2:8080, forwarded by natB to
-#   hostB: TCP conntrack entries do not open anything for UDP, so signalling creates no ICE path. Both peers run with
-#   --bind on their private address, so each gathers one host candidate there (no loopback, no other interface).
+#   The public namespace routes 10.0.0.0/8 nowhere (its default route ends in a sink), so host candidates can never
+#   connect: a pair is reflexive or relayed, or nothing. Signalling (rtcpp-peer's WHIP-style POST) is TCP to
+#   198.18.2.2:8080, forwarded by natB to hostB: TCP conntrack entries open nothing for UDP, so signalling creates no
+#   ICE path. Both peers run with --bind on their private address: one UDP socket there, one host candidate.
 #
 # NAT behaviours (RFC 4787 terms), verified once per run with coturn's turnutils_natdiscovery (RFC 5780):
 #   full  "full cone": dnat of every inbound UDP to the host + snat to the wan address (port kept):
@@ -31,10 +31,10 @@
 # Usage: nat_matrix.sh PATH/TO/rtcpp-peer
 # Env: NAT_MATRIX_CASES="full:pr sym:full" runs only those offerer:answerer cases; NAT_MATRIX_SKIP_DISCOVERY=1
 # skips the natdiscovery check; NAT_MATRIX_PEER_ARGS="--verbose" is added to both peers' arguments;
-# NAT_MATRIX_KEEP_LOGS=DIR keeps the peers' and coturn's output there. Everything made here (namespaces, veths,
-# processes, files) goes at exit, on failure, on INT/TERM/HUP and on the script's own watchdog (it ends itself after
-# $NAT_MATRIX_LIMIT seconds, default 110, before CTest's timeout could SIGKILL it). Namespaces left by a run that
-# was SIGKILLed anyway are removed by the next run.
+# NAT_MATRIX_KEEP_LOGS=DIR keeps the peers' and coturn's output there (NAT_MATRIX_TURN_VERBOSE=1: coturn --verbose).
+# Everything made here (namespaces, veths, processes, files) goes at exit, on failure, on INT/TERM/HUP and on the
+# script's own watchdog (it ends itself after $NAT_MATRIX_LIMIT seconds, default 110, before CTest's timeout could
+# SIGKILL it). Namespaces left by a run that was SIGKILLed anyway are removed by the next run.
 set -uo pipefail
 
 PEER=${1:?usage: nat_matrix.sh PATH/TO/rtcpp-peer}
@@ -103,6 +103,13 @@ die() { log "FAIL: $*"; exit 1; }
 mkns pub || die "ip netns add"
 ip -n "$P-pub" addr add 198.18.0.1/32 dev lo && ip -n "$P-pub" addr add 198.18.0.2/32 dev lo || die "pub addresses"
 nsx pub sysctl -qw net.ipv4.ip_forward=1 || die "sysctl"
+# The rest of the "internet": a default route into a veth whose other end drops everything. A private address sent
+# to (a relay checking a peer's host candidate) then vanishes silently as it would out there; with no route at all
+# sendto fails with ENETUNREACH, and coturn 4.6 closes the whole allocation on that error.
+ip -n "$P-pub" link add sink0 type veth peer name sink1 && ip -n "$P-pub" addr add 198.18.3.1/24 dev sink0 &&
+  ip -n "$P-pub" link set sink0 up && ip -n "$P-pub" link set sink1 up &&
+  ip -n "$P-pub" neigh add 198.18.3.2 lladdr 02:00:00:00:00:01 dev sink0 &&
+  ip -n "$P-pub" route add default via 198.18.3.2 dev sink0 || die "default route into a sink"
 
 # nat_rules TYPE WAN_IP HOST_IP SIGNAL: the nftables ruleset of one NAT (SIGNAL=1 also forwards TCP 8080 to the host).
 nat_rules() {
@@ -160,7 +167,8 @@ unside() { ip -n "$P-pub" link del "to$1" 2>/dev/null; drop_ns "$P-host$1"; drop
 nsx pub timeout $((LIMIT + 10)) turnserver -n --listening-ip=198.18.0.1 --listening-ip=198.18.0.2 \
   --relay-ip=198.18.0.1 --listening-port=3478 --min-port=49160 --max-port=49400 --fingerprint --lt-cred-mech \
   --user=user:pass --realm=rtcpp.test --no-tls --no-dtls --no-cli --no-multicast-peers \
-  --pidfile="$WORK/turnserver.pid" --userdb="$WORK/turndb" --log-file=stdout --simple-log >"$WORK/turn.log" 2>&1 &
+  --pidfile="$WORK/turnserver.pid" --userdb="$WORK/turndb" --log-file=stdout --simple-log \
+  ${NAT_MATRIX_TURN_VERBOSE:+--verbose} >"$WORK/turn.log" 2>&1 &
 turn_pid=$!
 # Ready once a STUN binding from the public side comes back (the log says little about its listeners).
 turn_up() { nsx pub timeout 2 turnutils_stunclient -p 3478 198.18.0.1 2>&1 | grep -q "UDP reflexive addr"; }
