@@ -14,10 +14,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <set>
 #include <string>
+
+#include <sys/time.h>
+#include <time.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -37,7 +41,64 @@
 using namespace rtcpp;
 using namespace rtcpp::test;
 
+// usrsctp reads gettimeofday() for RTT samples and its T3 guard: on expiry it retransmits only chunks sent more
+// than one RTO ago in *that* clock (see src/sctp/sctp_association.hpp). A simulation runs far ahead of real time,
+// so a lost DATA chunk (a DCEP OPEN, say) would never be retransmitted by T3 and loss tests would measure the wrap,
+// not the protocol. While a VirtualClock is alive this executable's gettimeofday() returns the simulated time
+// (shifted so it never goes backwards across tests); otherwise the real time.
 namespace {
+std::atomic<int64_t> g_virtual_us{0};
+
+int64_t real_us() {
+    struct timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+
+class VirtualClock {
+public:
+    VirtualClock() : epoch_(std::max(real_us(), last_ + 1000000)) { g_virtual_us.store(epoch_); }
+    ~VirtualClock() {
+        last_ = g_virtual_us.load();
+        g_virtual_us.store(0);
+    }
+    VirtualClock(const VirtualClock&) = delete;
+    VirtualClock& operator=(const VirtualClock&) = delete;
+    void set(Timestamp now) { g_virtual_us.store(std::max(g_virtual_us.load(), epoch_ + now.us())); }
+
+private:
+    static inline int64_t last_ = 0;
+    int64_t epoch_;
+};
+} // namespace
+
+extern "C" int gettimeofday(struct timeval* __restrict tv, void* __restrict /*tz*/) noexcept {
+    int64_t v = g_virtual_us.load();
+    if (v == 0) v = real_us();
+    tv->tv_sec = static_cast<time_t>(v / 1000000);
+    tv->tv_usec = static_cast<suseconds_t>(v % 1000000);
+    return 0;
+}
+
+namespace {
+
+/// A SessionPeer that moves the virtual clock before every input.
+class ClockedPeer : public SessionPeer {
+public:
+    ClockedPeer(std::string name, Configuration config, std::vector<SocketAddr> addresses, VirtualClock& clock)
+        : SessionPeer(std::move(name), std::move(config), std::move(addresses)), clock_(clock) {}
+    void handle_datagram(Timestamp now, const sim::Datagram& d) override {
+        clock_.set(now);
+        SessionPeer::handle_datagram(now, d);
+    }
+    void handle_timeout(Timestamp now) override {
+        clock_.set(now);
+        SessionPeer::handle_timeout(now);
+    }
+
+private:
+    VirtualClock& clock_;
+};
 
 size_t heap_in_use() {
 #ifdef RTCPP_HOSTILE_ASAN
@@ -90,17 +151,18 @@ private:
 };
 
 struct Pair {
+    VirtualClock clock;
     sim::Network net;
-    SessionPeer a;
-    SessionPeer b;
+    ClockedPeer a;
+    ClockedPeer b;
     sim::LinkId la = 0, lb = 0;
     sim::HostId ha = 0, hb = 0;
     std::optional<sim::NatId> nat;
 
     explicit Pair(const sim::LinkConfig& link = {}, uint64_t seed = 7, Configuration ca = config(1),
                   Configuration cb = config(2), bool a_behind_nat = false)
-        : net(seed), a("a", std::move(ca), {a_behind_nat ? *SocketAddr::parse("192.168.1.10:5000") : kA}),
-          b("b", std::move(cb), {kB}) {
+        : net(seed), a("a", std::move(ca), {a_behind_nat ? *SocketAddr::parse("192.168.1.10:5000") : kA}, clock),
+          b("b", std::move(cb), {kB}, clock) {
         la = net.add_link(link);
         lb = net.add_link(link);
         if (a_behind_nat) {
@@ -536,12 +598,14 @@ TEST_CASE("hostile: remote candidates in an SDP: 10,000 refused, a full section 
         sdp.insert(pos, extra);
         return sdp;
     };
-    HeapWatch heap;
     const std::string huge = with_candidates(10000);
+    HeapWatch heap;
     const auto t0 = std::chrono::steady_clock::now();
     auto bad = p.b.session->set_remote_description({SdpType::Offer, huge});
     const auto took = std::chrono::steady_clock::now() - t0;
+    const size_t refused_growth = heap.growth();
     REQUIRE_FALSE(bad);
+    CHECK(refused_growth < 16 * 1024);
     MESSAGE("SDP with 10,000 candidates (" << huge.size() << " bytes) refused in "
                                            << std::chrono::duration_cast<std::chrono::microseconds>(took).count()
                                            << " us: " << bad.error().to_string());
@@ -560,12 +624,13 @@ TEST_CASE("hostile: remote candidates in an SDP: 10,000 refused, a full section 
     REQUIRE(p.a.session->set_remote_description(*answer));
     REQUIRE(p.run_until([&] { return p.a.has<event::ChannelOpen>() && p.b.has<event::DataChannel>(); },
                         TimeDelta::seconds(10)));
+    HeapWatch steady;
     p.run_for(TimeDelta::seconds(10));
-    const size_t growth = heap.growth();
+    const size_t growth = steady.growth();
     MESSAGE("SDP with 120 bogus candidates: " << check_targets.size() << " distinct destinations, heap growth "
-                                              << growth << " bytes");
+                                              << growth << " bytes in the 10 s after connecting");
     CHECK(check_targets.size() <= 100 + 1);
-    CHECK(growth < 1024 * 1024); // includes the 10,000-candidate SDP text held by the test while parsing
+    CHECK(growth < 64 * 1024);
     CHECK(p.b.session->connection_state() == PeerConnectionState::Connected);
 }
 
@@ -644,8 +709,15 @@ TEST_CASE("hostile: fingerprint mismatch: connection failed with SecurityError, 
 // ---------------------------------------------------------------------------------------------------------------
 // Faults
 
-TEST_CASE("fault: 30% loss both ways for the whole handshake still connects within 10 s") {
-    std::vector<int64_t> connect_ms;
+TEST_CASE("fault: 30% loss both ways for the whole handshake still connects") {
+    // Ten seeds; ICE, DTLS and SCTP (INIT, COOKIE, DCEP OPEN/ACK) all run under 30 % independent loss each way.
+    // Measured (Debug, seeds 1-10): channel open at 1.7 1.9 1.3 4.9 1.0 16.3 5.5 4.8 1.7 8.9 s. The 16.3 s outlier
+    // is usrsctp: its RTT sample for the handshake starts at the first INIT, so lost INITs inflate SRTT to seconds
+    // and its T3 guard (chunks must be older than SRTT+RTTVAR) then holds a lost DCEP OPEN back until a heartbeat.
+    // Before DTLS used RFC 9147's 100 ms initial retransmission timeout (it was 1 s), 5 of these 10 seeds took
+    // longer than 10 s.
+    int within_10s = 0;
+    std::string all, first_message;
     for (uint64_t seed = 1; seed <= 10; ++seed) {
         CAPTURE(seed);
         sim::LinkConfig link;
@@ -656,27 +728,26 @@ TEST_CASE("fault: 30% loss both ways for the whole handshake still connects with
         REQUIRE(ch);
         HeapWatch heap;
         negotiate(p.a, p.b);
-        Timestamp ice_at = Timestamp::plus_infinity(), pc_at = Timestamp::plus_infinity();
-        p.a.on_event = [&](const SessionEvent& e) {
-            if (auto* c = std::get_if<event::IceConnectionStateChange>(&e);
-                c && c->state == IceConnectionState::Connected && !ice_at.is_finite())
-                ice_at = p.net.now();
-            if (auto* c = std::get_if<event::ConnectionStateChange>(&e);
-                c && c->state == PeerConnectionState::Connected && !pc_at.is_finite())
-                pc_at = p.net.now();
-        };
         const bool open = p.run_until([&] { return p.a.has<event::ChannelOpen>() && p.b.has<event::DataChannel>(); },
                                       TimeDelta::seconds(30));
-        MESSAGE("seed " << seed << ": ICE " << ice_at.ms() << " ms, DTLS " << pc_at.ms() << " ms, open "
-                        << (open ? p.net.now().ms() : -1) << " ms");
-        connect_ms.push_back(open ? p.net.now().ms() : -1);
         CHECK(open);
-        CHECK(p.net.link_stats(p.la).lost > 0);
-        CHECK(heap.growth() < 2 * 1024 * 1024); // two whole sessions with certificates: a generous fixed bound
+        if (open && p.net.now() <= Timestamp::seconds(10)) ++within_10s;
+        all += std::to_string(open ? p.net.now().ms() : -1) + " ";
+        CHECK(p.net.link_stats(p.la).lost + p.net.link_stats(p.lb).lost > 0);
+        // Both sessions whole (certificates, DTLS, usrsctp): a fixed bound, not a per-packet one.
+        CHECK(heap.growth() < 2 * 1024 * 1024);
+        // And data flows over the lossy path once open.
+        if (open) {
+            const Timestamp sent = p.net.now();
+            REQUIRE(p.a.session->send_text(*ch, "through the loss"));
+            CHECK(p.run_until([&] { return p.b.has<event::ChannelMessage>(); }, TimeDelta::seconds(30)));
+            first_message += std::to_string((p.net.now() - sent).ms()) + " ";
+        }
     }
-    std::string all;
-    for (auto ms : connect_ms) all += std::to_string(ms) + " ";
-    MESSAGE("30% loss: channel open at (ms, per seed) " << all);
+    MESSAGE("30% loss: channel open at (ms, seeds 1-10) " << all << "; " << within_10s
+                                                           << " of 10 within 10 s; first message took (ms) "
+                                                           << first_message);
+    CHECK(within_10s >= 9);
 }
 
 TEST_CASE("fault: the peer disappears: failed within the consent timeout") {
