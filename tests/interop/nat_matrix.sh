@@ -47,7 +47,7 @@ done
 [ -x "$PEER" ] || { echo "nat_matrix: $PEER is not executable" >&2; exit 1; }
 
 P="rnat$$"             # prefix of every namespace made here; the pid tells a stale one from a live one
-WORK=$(mktemp -d /tmp/rtcpp-nat.XXXXXX)
+WORK=$(mktemp -d "/tmp/rtcpp-nat.$$.XXXXXX")
 T0=$(date +%s%N)
 watchdog=""
 turn_pid=""
@@ -78,14 +78,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 124' INT TERM HUP
 
-# Namespaces left by an earlier run that was killed outright (SIGKILL leaves no chance to clean up).
+# Namespaces and files left by an earlier run that was killed outright (SIGKILL leaves no chance to clean up).
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
   if [[ $ns =~ ^rnat([0-9]+)- ]] && ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then drop_ns "$ns"; fi
+done
+for dir in /tmp/rtcpp-nat.*.*; do
+  if [[ $dir =~ ^/tmp/rtcpp-nat\.([0-9]+)\. ]] && ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then rm -rf "$dir"; fi
 done
 
 # The watchdog sends TERM to this script; the trap above turns that into an exit with cleanup. Every command the
 # script waits for is itself bounded with timeout(1), so the trap runs within a few seconds of the signal.
+# (If this script was SIGKILLed the watchdog is an orphan and must not signal whoever has its pid by then.)
 ( trap 'kill "$s" 2>/dev/null; exit 0' TERM; sleep "$LIMIT" & s=$!; wait "$s"
+  read -r _ _ _ ppid _ <"/proc/$BASHPID/stat"
+  [ "$ppid" = $$ ] || exit 0
   echo "nat_matrix: watchdog: over ${LIMIT} s, stopping" >&2; kill -TERM $$ ) &
 watchdog=$!
 
@@ -235,7 +241,7 @@ run_case() {
   nsx hostB timeout $((CASE_TIMEOUT + 3)) "$PEER" --listen 10.2.0.2:8080 --bind 10.2.0.2 --receive-file "$d/out.bin" \
     "${ICE[@]}" "${EXTRA[@]}" --timeout "$CASE_TIMEOUT" --quiet >"$d/b.out" 2>"$d/b.err" &
   local bpid=$!
-  for _ in $(seq 100); do grep -q "listening on" "$d/b.err" && break; sleep 0.02; done
+  for _ in $(seq 100); do grep -qs "listening on" "$d/b.err" && break; sleep 0.02; done
   local start
   start=$(date +%s%N)
   nsx hostA timeout $((CASE_TIMEOUT + 3)) "$PEER" --connect http://198.18.2.2:8080/offer --bind 10.1.0.2 \
