@@ -334,15 +334,25 @@ void FrameBuffer::handle_timeout(Timestamp now) {
 }
 
 Timestamp FrameBuffer::poll_timeout() const {
-    if (const Frame* c = candidate()) return render_time(*c);
+    if (const Frame* c = candidate()) return release_time(*c);
     return stall_deadline();
+}
+
+Timestamp FrameBuffer::release_time(const Frame& f) const {
+    const Timestamp due = render_time(f);
+    // A keyframe that would skip frames still missing packets waits a few RTTs for them: usually they are one
+    // retransmission away, and skipping would throw away every frame in between.
+    const bool skips = (released_seq_ && f.first_seq - 1 > *released_seq_) ||
+                       (!frames_.empty() && frames_.begin()->first < f.out.id);
+    if (skips) return due + rtt_ * config_.stall_rtts;
+    return due;
 }
 
 std::optional<ReleasedFrame> FrameBuffer::poll_frame() {
     const Frame* c = candidate();
     if (!c) return std::nullopt;
     const Timestamp due = render_time(*c);
-    if (now_ < due) return std::nullopt;
+    if (now_ < release_time(*c)) return std::nullopt;
     const int64_t id = c->out.id;
     auto it = frames_.find(id);
     Frame f = std::move(it->second);

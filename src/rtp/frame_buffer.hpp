@@ -7,7 +7,8 @@
 // the frame before it (the previous picture id, or the frame ending at first_sequence_number - 1). VP8 temporal
 // layers are thus treated conservatively: a delta frame waits for every earlier frame. A frame is decodable when
 // every frame it references has been released; it is released no earlier than its render time, and once it is,
-// every older frame still waiting is dropped (a decoder cannot go back).
+// every older frame still waiting is dropped (a decoder cannot go back). A keyframe that would skip frames still
+// missing packets is held stall_rtts RTTs past its render time first, as they are usually one retransmission away.
 //
 // Timing. render time = capture time on the sender's RTP clock + the mean transit of recent frames (the one-way
 // delay, with the clock offset; a slow average, so one late frame barely moves it) + the target delay. The target delay is the jitter estimate (JitterEstimator,
@@ -51,7 +52,7 @@ struct FrameBufferConfig {
     TimeDelta nack_margin = TimeDelta::millis(10);
     /// How long retransmissions stay "in use" after the last retransmitted packet.
     TimeDelta nack_in_use_window = TimeDelta::seconds(10);
-    TimeDelta min_stall = TimeDelta::millis(300);
+    TimeDelta min_stall = TimeDelta::seconds(1);
     double stall_rtts = 3;
     /// Keyframe requests are not repeated faster than max(this, 2 RTT).
     TimeDelta min_keyframe_request_interval = TimeDelta::millis(300);
@@ -120,6 +121,7 @@ private:
     const Frame* candidate() const;
     bool decodable(const Frame& f) const;
     Timestamp render_time(const Frame& f) const;
+    Timestamp release_time(const Frame& f) const;
     Timestamp stall_deadline() const;
     void request_keyframe();
     void update_timing(const Frame& f);

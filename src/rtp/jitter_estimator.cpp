@@ -58,11 +58,15 @@ void JitterEstimator::update(TimeDelta frame_delay_variation, DataSize frame_siz
     }
     max_frame_size_ = std::max(kMaxSizeDecay * max_frame_size_, size);
 
-    // Residual against the current model, clamped if it is an outlier.
+    // Residual against the current model. A frame of ordinary size far off the model is an outlier (a pause, a
+    // clock jump) and is clamped. A frame much larger or smaller than the last one is not: how its delay differs
+    // is exactly what tells the filter the slope, and clamping it would keep a wrong initial slope for minutes.
     const double predicted = theta_[0] * delta_size + theta_[1];
-    double residual = d - predicted;
+    const double raw_residual = d - predicted;
     const double limit = kOutlierStddevs * std::sqrt(var_noise_);
-    residual = std::clamp(residual, -limit, limit);
+    const double residual = std::clamp(raw_residual, -limit, limit);
+    const bool size_outlier = std::abs(delta_size) > kSizeStddevsForSlope * std::sqrt(var_frame_size_);
+    const double filter_residual = size_outlier ? raw_residual : residual;
 
     // Noise statistics (exponential average that starts fast).
     const double n = std::min(static_cast<double>(samples_), kMaxNoiseSamples);
@@ -83,8 +87,8 @@ void JitterEstimator::update(TimeDelta frame_delay_variation, DataSize frame_siz
     const double s = h0 * ph0 + h1 * ph1 + meas_var;
     if (s <= 0 || !std::isfinite(s)) return;
     const double k0 = ph0 / s, k1 = ph1 / s;
-    theta_[0] += k0 * residual;
-    theta_[1] += k1 * residual;
+    theta_[0] += k0 * filter_residual;
+    theta_[1] += k1 * filter_residual;
     // The slope is a transfer time per byte: it cannot be negative or absurdly small.
     theta_[0] = std::max(theta_[0], 1e-6);
     const double c00 = cov_[0][0], c01 = cov_[0][1], c10 = cov_[1][0], c11 = cov_[1][1];

@@ -13,7 +13,9 @@ void NackGenerator::set_rtt(TimeDelta rtt) {
     if (rtt > TimeDelta::zero() && rtt.is_finite()) rtt_ = rtt;
 }
 
-TimeDelta NackGenerator::retry_interval() const { return std::max(rtt_, config_.min_retry_interval); }
+TimeDelta NackGenerator::retry_interval() const {
+    return std::max(rtt_ + config_.retry_margin, config_.min_retry_interval);
+}
 
 void NackGenerator::request_keyframe() {
     keyframe_request_ = true;

@@ -1,8 +1,8 @@
 // Receiver side of NACK (RFC 4585 generic NACK): finds sequence number gaps and asks for them again.
 //
 // A gap is not NACKed at once: reordering by a few milliseconds is common, so the first request waits a small
-// reorder allowance. Later requests for the same packet wait about one RTT (the earlier request or its
-// retransmission may still be in flight). A packet is given up after max_retries requests or once it is older than
+// reorder allowance. Later requests for the same packet wait one RTT and a small margin (the earlier request or
+// its retransmission may still be in flight). A packet is given up after max_retries requests or once it is older than
 // max_age; giving up means the frame it belongs to cannot be completed, so a keyframe request is raised. The list
 // is bounded: on overflow the oldest entries are dropped and a keyframe is requested too.
 #pragma once
@@ -32,6 +32,9 @@ struct NackGeneratorConfig {
     TimeDelta default_rtt = TimeDelta::millis(100);
     /// Floor on the retry interval, so a tiny RTT estimate does not flood the sender.
     TimeDelta min_retry_interval = TimeDelta::millis(10);
+    /// Added to the RTT before a retry: a retransmission due just now is likelier late than lost, and asking again
+    /// at the very moment it should arrive makes the sender send it twice.
+    TimeDelta retry_margin = TimeDelta::millis(10);
     /// At most this many sequence numbers per NACK packet (keeps it well under the MTU).
     size_t max_per_packet = 200;
 };

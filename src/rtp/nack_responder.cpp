@@ -6,6 +6,12 @@
 
 namespace rtcpp::rtp {
 
+namespace {
+// A repeated NACK that crossed our retransmission arrives well within one RTT of it; the receiver's deliberate
+// retry comes about one RTT later, a little earlier when the delay jitters. Guard against the first only.
+constexpr double kResendGuardRtts = 0.75;
+} // namespace
+
 NackResponder::NackResponder(uint32_t media_ssrc, NackResponderConfig config)
     : media_ssrc_(media_ssrc), config_(config), history_(config.history), rtt_(config.default_rtt) {
     if (config_.rtx) rtx_seq_ = config_.rtx->first_sequence_number;
@@ -51,7 +57,7 @@ void NackResponder::handle_nack(Timestamp now, const rtcp::Nack& nack) {
             ++stats_.not_in_history;
             continue;
         }
-        if (stored->last_retransmitted && now - *stored->last_retransmitted < rtt_) {
+        if (stored->last_retransmitted && now - *stored->last_retransmitted < rtt_ * kResendGuardRtts) {
             ++stats_.too_soon;
             continue;
         }

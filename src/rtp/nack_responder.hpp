@@ -3,7 +3,8 @@
 //
 // Two guards keep retransmission from making congestion worse: a token bucket limits retransmitted bytes to a
 // share of the target rate (bursts up to `burst_window` worth), and a packet is not sent again within one RTT of
-// its last retransmission (the receiver's repeated NACK crossed our retransmission on the way).
+// its last retransmission (the receiver's repeated NACK crossed our retransmission on the way; 3/4 RTT in
+// fact, so that the receiver's deliberate retry one RTT later is not refused when the delay jitters).
 #pragma once
 
 #include "rtcp/rtcp_packets.hpp"
@@ -41,7 +42,7 @@ struct NackResponderStats {
     uint64_t retransmitted_bytes = 0;///< bytes of those packets (as sent: RTX header and OSN included)
     uint64_t not_in_history = 0;     ///< too old, never sent, or evicted
     uint64_t rate_limited = 0;       ///< refused by the token bucket
-    uint64_t too_soon = 0;           ///< already retransmitted within one RTT
+    uint64_t too_soon = 0;           ///< already retransmitted within 3/4 RTT
     uint64_t wrong_ssrc = 0;         ///< NACK for another stream
 };
 

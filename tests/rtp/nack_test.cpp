@@ -28,6 +28,7 @@ NackGeneratorConfig gen_config() {
     c.media_ssrc = 0x2222;
     c.reorder_allowance = TimeDelta::millis(5);
     c.default_rtt = TimeDelta::millis(100);
+    c.retry_margin = TimeDelta::millis(10);
     return c;
 }
 
@@ -91,7 +92,7 @@ TEST_CASE("NackGenerator handles the 16-bit wrap") {
     CHECK(g.is_missing(1));
 }
 
-TEST_CASE("NackGenerator retries once per RTT, then gives up and asks for a keyframe") {
+TEST_CASE("NackGenerator retries once per RTT + margin, then gives up and asks for a keyframe") {
     auto c = gen_config();
     c.max_retries = 3;
     NackGenerator g(c);
@@ -102,12 +103,15 @@ TEST_CASE("NackGenerator retries once per RTT, then gives up and asks for a keyf
     CHECK(drain(g) == Seqs{2});
     g.handle_timeout(at_ms(40));  // less than one RTT later: no repeat
     CHECK(drain(g).empty());
-    g.handle_timeout(at_ms(55));
+    g.handle_timeout(at_ms(60));  // one RTT, but not the margin
+    CHECK(drain(g).empty());
+    CHECK(g.poll_timeout() == at_ms(65));
+    g.handle_timeout(at_ms(65));
     CHECK(drain(g) == Seqs{2});
-    g.handle_timeout(at_ms(105));
+    g.handle_timeout(at_ms(125));
     CHECK(drain(g) == Seqs{2});
     CHECK_FALSE(g.poll_keyframe_request());
-    g.handle_timeout(at_ms(155));  // three requests sent: given up
+    g.handle_timeout(at_ms(185));  // three requests sent: given up
     CHECK(drain(g).empty());
     CHECK(g.list_size() == 0);
     CHECK(g.stats().given_up == 1);
@@ -127,7 +131,7 @@ TEST_CASE("NackGenerator gives up entries older than max_age") {
         drain(g);
     }
     CHECK(g.list_size() == 0);
-    CHECK(g.stats().nack_requests == 2);  // at 5 and 105 ms; at 205 ms it was too old
+    CHECK(g.stats().nack_requests == 2);  // at 5 and 115 ms; at 225 ms it was too old
     CHECK(g.poll_keyframe_request());
 }
 
@@ -273,16 +277,19 @@ TEST_CASE("NackResponder sends RTX with the OSN first and its own sequence numbe
     CHECK(r.stats().retransmitted_bytes == out[0].size() + out[1].size());
 }
 
-TEST_CASE("NackResponder does not resend a packet twice within one RTT") {
+TEST_CASE("NackResponder does not resend a packet twice within 3/4 RTT") {
     NackResponder r(0xABCD);
     r.set_rtt(TimeDelta::millis(80));
     r.on_packet_sent(at_ms(0), media_packet(1, 100));
     r.handle_nack(at_ms(10), nack_for(0xABCD, {1}));
-    r.handle_nack(at_ms(50), nack_for(0xABCD, {1}));
+    r.handle_nack(at_ms(50), nack_for(0xABCD, {1}));  // 40 ms later: crossed our retransmission
     CHECK(r.stats().retransmitted == 1);
     CHECK(r.stats().too_soon == 1);
+    r.handle_nack(at_ms(75), nack_for(0xABCD, {1}));  // 65 ms later: the receiver's retry, a bit early
+    CHECK(r.stats().retransmitted == 2);
     r.handle_nack(at_ms(95), nack_for(0xABCD, {1}));
     CHECK(r.stats().retransmitted == 2);
+    CHECK(r.stats().too_soon == 2);
     r.handle_nack(at_ms(100), nack_for(0x9999, {1}));
     CHECK(r.stats().wrong_ssrc == 1);
 }
