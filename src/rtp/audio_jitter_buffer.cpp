@@ -132,6 +132,33 @@ std::optional<PlayoutFrame> AudioJitterBuffer::poll_frame(Timestamp now) {
     PlayoutFrame f;
     f.timestamp = next_ts_;
     TimeDelta delay = delay_of(next_ts_);
+    if (packets_.empty()) {
+        // Nothing at or after the frame due: it is late, or the stream paused. Waiting (a concealment frame that
+        // consumes nothing) keeps it playable, as a fixed schedule would not; the delay grows by a frame and the
+        // drop rule below takes it back once the jitter allows.
+        f.kind = PlayoutKind::Conceal;
+        f.stretch = true;
+        ++stats_.frames_stretched;
+        ++stats_.underruns;
+        underrun_ = true;
+        last_delay_ = delay;
+        return f;
+    }
+    if (underrun_) {
+        underrun_ = false;
+        const int64_t first = packets_.begin()->first;
+        if (first >= next_ts_ + 2 * frame_ticks_) {
+            // The stream came back after the frames waited for (a pause, or they were lost): go on from the first
+            // packet here. The skipped frames are lost to playout if they still turn up.
+            // The frame just before it can still come from its in-band FEC.
+            const int64_t resume = first - frame_ticks_;
+            for (int64_t t = next_ts_; t < resume && t < next_ts_ + 64 * frame_ticks_; t += frame_ticks_)
+                concealed_[concealed_pos_++ % concealed_.size()] = t;
+            next_ts_ = resume;
+            f.timestamp = next_ts_;
+            delay = delay_of(next_ts_);
+        }
+    }
     if (delay.us() < target_.us() - frame_us / 2) {
         // Playing this frame now would be ahead of the target: give the network one more frame of time.
         f.kind = PlayoutKind::Conceal;

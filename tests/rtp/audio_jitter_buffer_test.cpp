@@ -36,6 +36,7 @@ struct Run {
     AudioJitterBuffer buf;
     std::vector<PlayoutFrame> played;
     std::map<int64_t, PlayoutKind> kinds;
+    TimeDelta last_normal_delay = TimeDelta::zero();
     explicit Run(const AudioJitterConfig& c = {}) : buf(c) {}
 
     template <class Transit>
@@ -65,6 +66,7 @@ struct Run {
                     CHECK(ts == static_cast<uint32_t>(f->timestamp));
                 }
                 if (!f->stretch) kinds[f->timestamp] = f->kind;
+                if (f->kind == PlayoutKind::Normal) last_normal_delay = buf.current_delay();
                 if (f->kind == PlayoutKind::InbandFec) {
                     // The FEC payload is the next frame's packet.
                     REQUIRE(f->payload.size() == 4);
@@ -116,7 +118,7 @@ TEST_CASE("Audio jitter buffer adapts up to jitter, then back down when it goes"
     Run cont;
     cont.go(2500, 0, [&](size_t i) { return std::optional<TimeDelta>(delays[i]); });
     CHECK(cont.buf.target_delay() <= TimeDelta::millis(10));
-    CHECK(cont.buf.current_delay() <= TimeDelta::millis(30));
+    CHECK(cont.last_normal_delay <= TimeDelta::millis(30));
     CHECK(cont.buf.stats().frames_dropped > 0);
     CHECK(cont.buf.stats().frames_stretched > 0);
 }
@@ -133,8 +135,11 @@ TEST_CASE("Audio jitter buffer: loss goes to in-band FEC when the next packet is
     auto kind = [&](size_t i) { return r.kinds.at(5000 + static_cast<int64_t>(i) * kTicks); };
     CHECK(kind(100) == PlayoutKind::InbandFec);
     CHECK(kind(200) == PlayoutKind::InbandFec);
-    CHECK(kind(300) == PlayoutKind::Conceal);
-    CHECK(kind(301) == PlayoutKind::Conceal);
+    // 300 and 301: the buffer ran dry waiting for 300 and skipped both once 303 showed up (their time was
+    // already covered by the wait); 302 still comes from 303's in-band FEC.
+    CHECK(r.kinds.count(5000 + 300 * kTicks) == 0);
+    CHECK(r.kinds.count(5000 + 301 * kTicks) == 0);
+    CHECK(r.buf.stats().underruns >= 1);
     CHECK(kind(302) == PlayoutKind::InbandFec);
     CHECK(kind(303) == PlayoutKind::Normal);
     CHECK(r.buf.stats().frames_fec == 3);
@@ -144,20 +149,22 @@ TEST_CASE("Audio jitter buffer: loss goes to in-band FEC when the next packet is
 TEST_CASE("Audio jitter buffer counts a late packet whose frame was concealed, and adapts to it") {
     Run r;
     r.go(600, 0, [](size_t i) {
-        // Packet 300 arrives 300 ms late, after 301 and 302 (so no in-band FEC could save it either).
-        if (i == 300 || i == 301) return std::optional<TimeDelta>(TimeDelta::millis(i == 300 ? 310 : 300));
+        // Packet 300 arrives 340 ms late, after 302; 301 is lost, so nothing can rebuild 300 in time.
+        if (i == 301) return std::optional<TimeDelta>();
+        if (i == 300 || i == 302) return std::optional<TimeDelta>(TimeDelta::millis(i == 300 ? 350 : 290));
         return std::optional<TimeDelta>(TimeDelta::millis(10));
     });
     const auto& s = r.buf.stats();
     CHECK(s.arrived_late >= 1);
     CHECK(s.late >= 1);
     CHECK(s.late_loss_rate() > 0);
-    CHECK(r.kinds.at(300 * kTicks) != PlayoutKind::Normal);
+    CHECK((r.kinds.count(300 * kTicks) == 0 || r.kinds.at(300 * kTicks) != PlayoutKind::Normal));
 }
 
 TEST_CASE("Audio jitter buffer: RED copies fill holes, primaries win, wrap and reordering") {
     AudioJitterConfig cfg;
     cfg.min_delay = cfg.initial_delay = TimeDelta::millis(40);  // the copy arrives a frame after the loss
+    cfg.loss_headroom = TimeDelta::zero();
     AudioJitterBuffer b(cfg);
     const uint32_t ts0 = 0xFFFFFFFFu - 10 * kTicks;  // wraps after 10 frames
     Timestamp now = Timestamp::millis(0);
@@ -167,10 +174,12 @@ TEST_CASE("Audio jitter buffer: RED copies fill holes, primaries win, wrap and r
     for (uint32_t i = 0; i < 40; ++i) red.push_back(enc.encode(ts0 + i * kTicks, frame_bytes(ts0 + i * kTicks)));
     int normal = 0, from_red = 0, concealed = 0;
     for (uint32_t i = 0; i < 42; ++i) {
-        // Every 5th RED packet is lost: its frame comes from the next packet's redundant block. Packets 20 and 21
-        // swap places.
-        const uint32_t j = i == 20 ? 21 : i == 21 ? 20 : i;
-        if (j < 40 && j % 5 != 3) {
+        // Every 5th RED packet is lost: its frame comes from the next packet's redundant block. Packet 20 is late
+        // and arrives just after 21 (whose redundant copy of 20 it then replaces).
+        std::vector<uint32_t> arriving;
+        if (i < 40 && i % 5 != 3 && i != 20) arriving.push_back(i);
+        if (i == 21) arriving.push_back(20);
+        for (const uint32_t j : arriving) {
             const size_t n = split_red_audio(red[j], ts0 + j * kTicks, frames);
             for (size_t k = 0; k < n; ++k) b.handle_packet(now, frames[k].timestamp, frames[k].data, frames[k].redundant);
         }
