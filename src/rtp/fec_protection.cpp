@@ -13,6 +13,7 @@ constexpr double kMaxProtection = 0.6;   // never more FEC than this share of th
 constexpr double kFecOnlyResidual = 0.002;
 constexpr double kMaxNackRttMs = 500;    // beyond this a retransmission misses any sensible playout deadline
 constexpr size_t kMinGroup = 6;          // fewer packets per group makes one FEC packet a large overhead
+constexpr size_t kMaxGroupFrames = 3;    // more frames per group delays recovery too much
 } // namespace
 
 double fec_share_for_rtt(TimeDelta rtt) {
@@ -43,16 +44,33 @@ ProtectionDecision choose_protection(const ProtectionInput& in) {
     d.use_nack = in.nack_enabled && rtt_ms <= kMaxNackRttMs;
     d.fec.mask_type = in.mean_burst > 1.5 ? FecMaskType::Bursty : FecMaskType::Random;
     const size_t ppf = std::max<size_t>(1, in.packets_per_frame);
-    d.fec.max_frames = std::clamp<size_t>((kMinGroup + ppf - 1) / ppf, 1, 4);
-    const size_t n = std::min(ppf * d.fec.max_frames, kUlpfecMaxMediaPackets);
     const double share = d.use_nack ? fec_share_for_rtt(in.rtt) : 1.0;
-    d.target_residual_loss = d.use_nack ? p * (1 - share) : std::min(p, kFecOnlyResidual);
+    // With NACK behind it FEC never needs to do better than it must alone.
+    d.target_residual_loss = std::min(p, d.use_nack ? std::max(p * (1 - share), kFecOnlyResidual) : kFecOnlyResidual);
+    d.fec.max_frames = std::clamp<size_t>((kMinGroup + ppf - 1) / ppf, 1, kMaxGroupFrames);
     if (p <= 0 || share <= 0) return d;
     // Bursts defeat parity: a burst of b packets costs like b independent losses in one equation.
     const double effective = std::min(0.9, p * std::max(1.0, in.mean_burst > 1.5 ? std::sqrt(in.mean_burst) : 1.0));
-    const size_t k_max = std::max<size_t>(1, static_cast<size_t>(std::floor(kMaxProtection * static_cast<double>(n))));
-    size_t k = 1;
-    while (k < k_max && residual_loss(effective, n, k) > d.target_residual_loss) ++k;
+    // Larger groups need fewer FEC packets for the same residual loss at low loss, but hold recovery back until the
+    // group ends: take the least overhead over 1..kMaxGroupFrames frames, preferring fewer frames on a tie.
+    double best = 2;
+    size_t best_frames = d.fec.max_frames, best_n = 0, best_k = 0;
+    for (size_t frames = d.fec.max_frames; frames <= kMaxGroupFrames; ++frames) {
+        const size_t n = std::min(ppf * frames, kUlpfecMaxMediaPackets);
+        const size_t k_max = std::max<size_t>(1, static_cast<size_t>(std::floor(kMaxProtection * static_cast<double>(n))));
+        size_t k = 1;
+        while (k < k_max && residual_loss(effective, n, k) > d.target_residual_loss) ++k;
+        const double prot = static_cast<double>(k) / static_cast<double>(n);
+        if (prot < best - 1e-9) {
+            best = prot;
+            best_frames = frames;
+            best_n = n;
+            best_k = k;
+        }
+        if (n == kUlpfecMaxMediaPackets) break;
+    }
+    d.fec.max_frames = best_frames;
+    const size_t n = best_n, k = best_k;
     d.fec.protection = static_cast<double>(k) / static_cast<double>(n);
     return d;
 }

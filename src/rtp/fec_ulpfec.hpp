@@ -19,8 +19,8 @@ inline constexpr size_t kUlpfecMaxMediaPackets = 48;
 
 /// How the masks spread media packets over FEC packets.
 enum class FecMaskType : uint8_t {
-    Random,  ///< each media packet in two equations (interleaved and consecutive): best for independent losses
-    Bursty,  ///< interleaved only: k consecutive losses in a group stay recoverable
+    Random,  ///< each media packet in two equations (its block's and one more): best for independent losses
+    Bursty,  ///< interleaved partition: k consecutive losses in a group stay recoverable
 };
 
 /// The masks for k FEC packets over n media packets (bit i = the i-th media packet of the group).
