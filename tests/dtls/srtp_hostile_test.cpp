@@ -19,7 +19,8 @@
 #define RTCPP_SRTP_HOSTILE_ASAN 1
 #endif
 #ifdef RTCPP_SRTP_HOSTILE_ASAN
-#include <sanitizer/allocator_interface.h>
+// From the sanitizer runtime (GCC ships no header for it).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <malloc.h>
 #endif
