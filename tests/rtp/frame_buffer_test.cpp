@@ -346,3 +346,26 @@ TEST_CASE("JitterEstimator: near zero for a steady network, about 2.33 sigma for
     CHECK(noisy.estimate() < TimeDelta::millis(30));
     CHECK(noisy.noise_stddev_ms() == doctest::Approx(std::sqrt(2.0) * 10).epsilon(0.2));
 }
+
+TEST_CASE("FrameBuffer: a keyframe waits a few RTTs for earlier frames that are still being recovered") {
+    FrameBuffer fb(vp8_config());
+    fb.set_rtt(TimeDelta::millis(100));
+    Vp8Source src;
+    std::vector<SentFrame> sent;
+    for (int i = 0; i < 6; ++i) sent.push_back(src.next(i == 0 || i == 3, 1000));
+    const Bytes lost = sent[2].packets[1];
+    for (int i = 0; i < 6; ++i)
+        for (const auto& p : sent[i].packets)
+            if (p != lost) feed(fb, at_ms(33 * i), p);
+    // Frames 0 and 1 go out; frame 2 waits for its packet; the keyframe 3 is complete and due, but would skip 2.
+    CHECK(drain(fb, at_ms(250)).size() == 2);
+    CHECK(fb.poll_timeout() > at_ms(300));
+    // The retransmission arrives two RTTs later: nothing is skipped.
+    feed(fb, at_ms(300), lost, true);
+    const auto got = drain(fb, at_ms(300));
+    REQUIRE(got.size() == 4);
+    for (int i = 0; i < 4; ++i) CHECK(got[i].frame.data == sent[i + 2].data);
+    CHECK(fb.stats().frames_dropped == 0);
+    CHECK(fb.stats().drops_to_keyframe == 0);
+    CHECK_FALSE(fb.poll_skipped_to());
+}
