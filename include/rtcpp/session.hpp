@@ -6,8 +6,9 @@
 //   2. feeds it every datagram those sockets receive, with the current time: handle_datagram(now, local, remote, ...),
 //      and calls handle_timeout(now) when the time poll_timeout() named has come;
 //   3. after every handle_* call and every command, drains the output: poll_transmit() until empty (send each datagram
-//      from the local address it names), poll_event() until empty, then asks poll_timeout(). Or call poll(), which
-//      returns transmits, then events, then finally the timeout, once per drain.
+//      from the local address it names), poll_stream() until empty (TCP connections, only with turn:...?transport=tcp
+//      or turns: servers), poll_event() until empty, then asks poll_timeout(). Or call poll(), which returns
+//      transmits, then events, then finally the timeout, once per drain (and poll_stream() separately).
 // Commands (create_offer, send, ...) never read a clock: the session uses the time of the last handle_* call, and
 // work they create is done at the next handle_timeout (poll_timeout() then names that time).
 //
@@ -137,6 +138,24 @@ struct Timeout {
 
 using Output = std::variant<Transmit, SessionEvent, Timeout>;
 
+/// A TCP connection the session asks its owner to keep for it (TURN over TCP or TLS: the TLS is inside the session,
+/// the owner moves plain TCP bytes). The owner connects (StreamConnect), writes StreamSend bytes in order, closes on
+/// StreamClose, and reports handle_stream_connected / handle_stream_data / handle_stream_closed.
+using StreamId = uint32_t;
+struct StreamConnect {
+    StreamId stream = 0;
+    SocketAddr remote;
+    std::optional<IpAddr> local_ip; ///< bind to this address if set
+};
+struct StreamSend {
+    StreamId stream = 0;
+    std::vector<uint8_t> bytes;
+};
+struct StreamClose {
+    StreamId stream = 0;
+};
+using StreamCommand = std::variant<StreamConnect, StreamSend, StreamClose>;
+
 struct SessionStats {
     uint64_t datagrams_received = 0;
     uint64_t datagrams_sent = 0;
@@ -202,6 +221,11 @@ public:
     void handle_timeout(Timestamp now);
     std::optional<Transmit> poll_transmit();
     std::optional<SessionEvent> poll_event();
+    void handle_stream_connected(Timestamp now, StreamId stream);
+    void handle_stream_data(Timestamp now, StreamId stream, std::span<const uint8_t> bytes);
+    /// Connect failure, reset or end of stream.
+    void handle_stream_closed(Timestamp now, StreamId stream);
+    std::optional<StreamCommand> poll_stream();
     Timestamp poll_timeout() const;
     /// Transmits, then events, then one Timeout.
     Output poll();

@@ -7,7 +7,10 @@
 
 #include "runtime/driver.hpp"
 #include "runtime/event_loop.hpp"
+#include "runtime/tcp_connection.hpp"
 #include "runtime/udp_socket.hpp"
+
+#include <rtcpp/log.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -43,6 +46,9 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
     std::function<void(PeerConnectionState, const std::optional<Error>&)> on_state;
     std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;
     std::function<void()> on_negotiation_needed;
+
+    // TCP connections the session asked for (TURN over TCP/TLS).
+    std::map<StreamId, std::unique_ptr<runtime::TcpConnection>> streams;
 
     bool queue_mode = false;
     std::mutex queue_mutex;
@@ -95,7 +101,56 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
         collect();
     }
 
+    void after_stream_input() {
+        if (driver) driver->kick();
+        collect();
+    }
+
+    void pump_streams() {
+        while (session) {
+            auto command = session->poll_stream();
+            if (!command) return;
+            if (auto* c = std::get_if<StreamConnect>(&*command)) {
+                const StreamId id = c->stream;
+                std::weak_ptr<Impl> weak = shared_from_this();
+                runtime::TcpConnection::Callbacks cb;
+                cb.on_connected = [weak, id] {
+                    auto self = weak.lock();
+                    if (!self || !self->session) return;
+                    self->session->handle_stream_connected(runtime::monotonic_now(), id);
+                    self->after_stream_input();
+                };
+                cb.on_data = [weak, id](std::span<const uint8_t> bytes) {
+                    auto self = weak.lock();
+                    if (!self || !self->session) return;
+                    self->session->handle_stream_data(runtime::monotonic_now(), id, bytes);
+                    self->after_stream_input();
+                };
+                cb.on_closed = [weak, id](const std::string& reason) {
+                    auto self = weak.lock();
+                    if (!self || !self->session) return;
+                    RTCPP_LOG(LogLevel::Debug, "pc", "TURN stream " << id << ": " << reason);
+                    self->session->handle_stream_closed(runtime::monotonic_now(), id);
+                    self->after_stream_input();
+                };
+                auto conn = runtime::TcpConnection::connect(*loop, c->remote, c->local_ip, std::move(cb));
+                if (!conn) {
+                    RTCPP_LOG(LogLevel::Warning, "pc", "TURN stream: " << conn.error().to_string());
+                    session->handle_stream_closed(runtime::monotonic_now(), id);
+                    continue;
+                }
+                streams[id] = std::move(conn.value());
+            } else if (auto* snd = std::get_if<StreamSend>(&*command)) {
+                if (auto it = streams.find(snd->stream); it != streams.end()) it->second->send(snd->bytes);
+            } else if (auto* cl = std::get_if<StreamClose>(&*command)) {
+                if (auto it = streams.find(cl->stream); it != streams.end()) it->second->close(true);
+            }
+        }
+    }
+
     void collect() {
+        if (!session) return;
+        pump_streams();
         if (!session) return;
         while (auto e = session->poll_event()) pending.push_back(std::move(*e));
         if (pending.empty() || dispatch_scheduled) return;

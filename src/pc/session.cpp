@@ -124,7 +124,8 @@ struct Session::Impl {
     struct Relay {
         IceServerUrl server;
         std::unique_ptr<stun::TurnClient> client;
-        SocketAddr local;     // the host socket that talks to the server (UDP)
+        SocketAddr local;     // UDP: the host socket that talks to the server
+        std::optional<StreamId> stream; // TCP/TLS: the owner's connection to the server
         bool settled = false; // allocated or failed: gathering no longer waits for it
         std::optional<SocketAddr> relayed;
         std::vector<IpAddr> permitted;
@@ -164,6 +165,14 @@ struct Session::Impl {
     bool closed = false;
     Timestamp now = Timestamp::zero();
     std::vector<Error> relay_errors;
+    std::deque<StreamCommand> stream_commands;
+    StreamId next_stream = 1;
+
+    Relay* relay_by_stream(StreamId id) {
+        for (auto& r : relays)
+            if (r.stream == id) return &r;
+        return nullptr;
+    }
 
     std::deque<Transmit> transmits;
     std::deque<SessionEvent> events;
@@ -260,11 +269,6 @@ struct Session::Impl {
     void start_relays() {
         if (!relays.empty() || turn_servers.empty()) return;
         for (const auto& url : turn_servers) {
-            if (url.transport != IceServerTransport::Udp) {
-                RTCPP_LOG(LogLevel::Warning, "pc", "TURN over TCP/TLS is not supported by the Session yet; "
-                                                       << url.address.to_string() << " skipped");
-                continue;
-            }
             auto local = local_for(url.address);
             if (!local) {
                 RTCPP_LOG(LogLevel::Warning, "pc", "no local address of the family of TURN server "
@@ -273,7 +277,9 @@ struct Session::Impl {
             }
             stun::TurnClientConfig tc;
             tc.server = url.address;
-            tc.transport = stun::TurnTransport::Udp;
+            tc.transport = url.transport == IceServerTransport::Udp   ? stun::TurnTransport::Udp
+                           : url.transport == IceServerTransport::Tcp ? stun::TurnTransport::Tcp
+                                                                      : stun::TurnTransport::Tls;
             tc.username = url.username;
             tc.password = url.credential;
             tc.relay_family = url.address.ip().family();
@@ -281,9 +287,15 @@ struct Session::Impl {
             r.server = url;
             r.local = *local;
             r.client = std::make_unique<stun::TurnClient>(tc, random);
-            if (auto a = r.client->allocate(now); !a) {
-                RTCPP_LOG(LogLevel::Warning, "pc", "TURN allocation not started: " << a.error().to_string());
-                continue;
+            if (tc.transport == stun::TurnTransport::Udp) {
+                if (auto a = r.client->allocate(now); !a) {
+                    RTCPP_LOG(LogLevel::Warning, "pc", "TURN allocation not started: " << a.error().to_string());
+                    continue;
+                }
+            } else {
+                // The allocation starts once the owner has connected the stream (handle_stream_connected).
+                r.stream = next_stream++;
+                stream_commands.push_back(StreamConnect{*r.stream, url.address, local->ip()});
             }
             relays.push_back(std::move(r));
         }
@@ -342,6 +354,7 @@ struct Session::Impl {
                                                                       << f->error.to_string());
                     r.settled = true;
                     relay_errors.push_back(f->error);
+                    if (r.stream) stream_commands.push_back(StreamClose{*r.stream});
                     update_relay_hold();
                 } else if (auto* pf = std::get_if<stun::TurnPeerFailed>(&*e)) {
                     RTCPP_LOG(LogLevel::Debug, "pc", "TURN peer " << pf->peer.to_string() << ": "
@@ -354,7 +367,8 @@ struct Session::Impl {
                                                                    << b->size() << " bytes)");
                 ++stats.datagrams_sent;
                 stats.bytes_sent += b->size();
-                transmits.push_back(Transmit{r.local, r.server.address, std::move(*b)});
+                if (r.stream) stream_commands.push_back(StreamSend{*r.stream, std::move(*b)});
+                else transmits.push_back(Transmit{r.local, r.server.address, std::move(*b)});
             }
         }
         return did;
@@ -408,6 +422,9 @@ struct Session::Impl {
             dtls::DtlsConfig dc(certificate);
             dc.role = n.dtls_role == sdp::DtlsRole::Client ? dtls::Role::Client : dtls::Role::Server;
             dc.remote_fingerprints = fps;
+            // RFC 9147 5.8.2's 100 ms rather than RFC 6347's 1 s: DTLS starts once ICE has proven the path, and
+            // under loss every missed flight doubles the wait (30 % loss: half the handshakes took over 10 s).
+            dc.initial_retransmit_timeout = TimeDelta::millis(100);
             auto t = dtls::DtlsTransport::create(std::move(dc));
             if (!t) return t.error();
             dtls.emplace(std::move(t.value()));
@@ -665,7 +682,7 @@ struct Session::Impl {
                                                      << bytes.size() << " bytes)");
         stats.bytes_received += bytes.size();
         for (auto& r : relays) {
-            if (r.local == local && r.server.address == remote && stun::TurnClient::claims(bytes)) {
+            if (!r.stream && r.local == local && r.server.address == remote && stun::TurnClient::claims(bytes)) {
                 r.client->handle_datagram(now, bytes);
                 return;
             }
@@ -718,7 +735,7 @@ struct Session::Impl {
     }
 
     Timestamp next_timeout() const {
-        if (!transmits.empty() || !events.empty()) return now;
+        if (!transmits.empty() || !events.empty() || !stream_commands.empty()) return now;
         Timestamp t = Timestamp::plus_infinity();
         if (agent) t = std::min(t, agent->poll_timeout());
         if (dtls) t = std::min(t, dtls->poll_timeout());
@@ -1085,6 +1102,9 @@ void Session::close() {
     }
     for (auto& r : m.relays) r.client->close(m.now); // deallocate (Refresh with LIFETIME 0)
     m.pump_relays();
+    // Over TCP the server frees the allocation when the connection closes anyway; the Refresh goes out first.
+    for (auto& r : m.relays)
+        if (r.stream) m.stream_commands.push_back(StreamClose{*r.stream});
     m.closed = true;
     m.set_signaling(SignalingState::Closed);
     if (m.ice_state != IceConnectionState::Closed) {
@@ -1122,6 +1142,46 @@ std::optional<Transmit> Session::poll_transmit() {
     return t;
 }
 
+void Session::handle_stream_connected(Timestamp now, StreamId stream) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    if (m.closed) return;
+    if (auto* r = m.relay_by_stream(stream)) {
+        if (auto a = r->client->allocate(m.now); !a) {
+            RTCPP_LOG(LogLevel::Warning, "pc", "TURN allocation not started: " << a.error().to_string());
+            r->settled = true;
+            m.relay_errors.push_back(a.error());
+            m.update_relay_hold();
+        }
+    }
+    m.process();
+}
+
+void Session::handle_stream_data(Timestamp now, StreamId stream, std::span<const uint8_t> bytes) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    if (m.closed) return;
+    m.stats.bytes_received += bytes.size();
+    if (auto* r = m.relay_by_stream(stream)) r->client->handle_datagram(m.now, bytes);
+    m.process();
+}
+
+void Session::handle_stream_closed(Timestamp now, StreamId stream) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    if (m.closed) return;
+    if (auto* r = m.relay_by_stream(stream)) r->client->handle_disconnected(m.now);
+    m.process();
+}
+
+std::optional<StreamCommand> Session::poll_stream() {
+    auto& q = impl_->stream_commands;
+    if (q.empty()) return std::nullopt;
+    StreamCommand c = std::move(q.front());
+    q.pop_front();
+    return c;
+}
+
 std::optional<SessionEvent> Session::poll_event() {
     auto& q = impl_->events;
     if (q.empty()) return std::nullopt;
@@ -1131,7 +1191,8 @@ std::optional<SessionEvent> Session::poll_event() {
 }
 
 Timestamp Session::poll_timeout() const {
-    if (impl_->closed && impl_->transmits.empty() && impl_->events.empty()) return Timestamp::plus_infinity();
+    if (impl_->closed && impl_->transmits.empty() && impl_->events.empty() && impl_->stream_commands.empty())
+        return Timestamp::plus_infinity();
     return impl_->next_timeout();
 }
 

@@ -215,9 +215,21 @@ void EventLoop::cancel_timer(TimerId id) {
 }
 
 Result<void> EventLoop::watch_readable(int fd, std::function<void()> on_readable) {
+    return watch(fd, false, std::move(on_readable));
+}
+
+void EventLoop::set_writable_interest(int fd, bool writable) {
     std::lock_guard lock(state_->mutex);
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | (writable ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    epoll_ctl(state_->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+Result<void> EventLoop::watch(int fd, bool writable, std::function<void()> on_readable) {
+    std::lock_guard lock(state_->mutex);
+    epoll_event ev{};
+    ev.events = EPOLLIN | (writable ? EPOLLOUT : 0u);
     ev.data.fd = fd;
     if (epoll_ctl(state_->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
         return make_error(ErrorCategory::OperationError, "runtime",

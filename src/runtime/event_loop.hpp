@@ -40,6 +40,10 @@ public:
 
     /// Calls `on_readable` on the loop thread whenever `fd` is readable (level triggered). From any thread.
     Result<void> watch_readable(int fd, std::function<void()> on_readable);
+    /// Like watch_readable, and also when `fd` is writable if `writable` (a connecting or backed-up TCP socket).
+    Result<void> watch(int fd, bool writable, std::function<void()> on_ready);
+    /// Turns writability interest on or off for a watched fd (level triggered: leave it off when nothing waits).
+    void set_writable_interest(int fd, bool writable);
     /// After this returns on the loop thread, the callback is not called again.
     void unwatch(int fd);
 

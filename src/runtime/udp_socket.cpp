@@ -1,5 +1,7 @@
 #include "runtime/udp_socket.hpp"
 
+#include "runtime/sockaddr.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +17,12 @@ namespace {
 
 constexpr size_t kBatch = 32;
 constexpr size_t kSlot = 4096; // larger than any datagram WebRTC sends; bigger ones are truncated and dropped
+
+Error sys_error(const std::string& what) {
+    return make_error(ErrorCategory::NetworkError, "runtime", what + ": " + std::strerror(errno));
+}
+
+} // namespace
 
 socklen_t to_sockaddr(const SocketAddr& a, sockaddr_storage& ss) {
     std::memset(&ss, 0, sizeof ss);
@@ -42,12 +50,6 @@ SocketAddr from_sockaddr(const sockaddr_storage& ss) {
     std::memcpy(b.data(), &sin6->sin6_addr, 16);
     return SocketAddr(IpAddr::v6(b), ntohs(sin6->sin6_port));
 }
-
-Error sys_error(const std::string& what) {
-    return make_error(ErrorCategory::NetworkError, "runtime", what + ": " + std::strerror(errno));
-}
-
-} // namespace
 
 struct UdpSocket::Buffers {
     std::vector<uint8_t> data = std::vector<uint8_t>(kBatch * kSlot);

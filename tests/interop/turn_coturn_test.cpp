@@ -562,6 +562,9 @@ struct RelayedPair {
     std::vector<std::shared_ptr<rtcpp::DataChannel>> remote;
     std::optional<Error> failure;
     std::chrono::steady_clock::time_point started, opened;
+    // Candidates gathered before the peer has a remote description wait here, as a signalling app would hold them.
+    std::vector<rtcpp::IceCandidate> early_for_a, early_for_b;
+    bool negotiated = false;
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
@@ -592,14 +595,19 @@ void start_relayed(RelayedPair& p, const rtcpp::Configuration& ca, const rtcpp::
     p.b = std::move(*b);
     auto* pa = p.a.get();
     auto* pb = p.b.get();
-    pa->on_local_candidate([pb](const rtcpp::IceCandidate& c) { (void)pb->add_ice_candidate(c); });
-    pb->on_local_candidate([pa](const rtcpp::IceCandidate& c) { (void)pa->add_ice_candidate(c); });
+    auto signal = [&p](rtcpp::PeerConnection* to, std::vector<rtcpp::IceCandidate>& early, rtcpp::IceCandidate c) {
+        std::lock_guard l(p.m);
+        if (p.negotiated) (void)to->add_ice_candidate(c);
+        else early.push_back(std::move(c));
+    };
+    pa->on_local_candidate([=, &p](const rtcpp::IceCandidate& c) { signal(pb, p.early_for_b, c); });
+    pb->on_local_candidate([=, &p](const rtcpp::IceCandidate& c) { signal(pa, p.early_for_a, c); });
     // End of candidates as a null candidate, the way browsers signal it.
-    pa->on_ice_gathering_state_change([pb](rtcpp::IceGatheringState g) {
-        if (g == rtcpp::IceGatheringState::Complete) (void)pb->add_ice_candidate(rtcpp::IceCandidate{});
+    pa->on_ice_gathering_state_change([=, &p](rtcpp::IceGatheringState g) {
+        if (g == rtcpp::IceGatheringState::Complete) signal(pb, p.early_for_b, rtcpp::IceCandidate{});
     });
-    pb->on_ice_gathering_state_change([pa](rtcpp::IceGatheringState g) {
-        if (g == rtcpp::IceGatheringState::Complete) (void)pa->add_ice_candidate(rtcpp::IceCandidate{});
+    pb->on_ice_gathering_state_change([=, &p](rtcpp::IceGatheringState g) {
+        if (g == rtcpp::IceGatheringState::Complete) signal(pa, p.early_for_a, rtcpp::IceCandidate{});
     });
     pa->on_connection_state_change([&p](rtcpp::PeerConnectionState s, const std::optional<Error>& e) {
         if (s == rtcpp::PeerConnectionState::Failed) {
@@ -635,6 +643,10 @@ void start_relayed(RelayedPair& p, const rtcpp::Configuration& ca, const rtcpp::
     REQUIRE(answer);
     REQUIRE(pb->set_local_description(*answer));
     REQUIRE(pa->set_remote_description(*answer));
+    std::lock_guard l(p.m);
+    p.negotiated = true;
+    for (const auto& c : p.early_for_a) (void)pa->add_ice_candidate(c);
+    for (const auto& c : p.early_for_b) (void)pb->add_ice_candidate(c);
 }
 
 void check_relayed_echo(const std::string& url) {
@@ -670,6 +682,14 @@ void check_relayed_echo(const std::string& url) {
 
 TEST_CASE("coturn: two rtcpp peers with the relay-only policy exchange data through coturn over UDP") {
     check_relayed_echo("turn:127.0.0.1:" + std::to_string(coturn().udp().port()) + "?transport=udp");
+}
+
+TEST_CASE("coturn: two rtcpp peers with the relay-only policy exchange data through coturn over TCP") {
+    check_relayed_echo("turn:127.0.0.1:" + std::to_string(coturn().udp().port()) + "?transport=tcp");
+}
+
+TEST_CASE("coturn: two rtcpp peers with the relay-only policy exchange data through coturn over TLS") {
+    check_relayed_echo("turns:127.0.0.1:" + std::to_string(coturn().tls().port()));
 }
 
 TEST_CASE("coturn: relay-only peers with a wrong TURN password fail with an error naming TURN") {
