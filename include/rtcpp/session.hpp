@@ -168,6 +168,12 @@ struct SessionStats {
     /// RTP/RTCP arriving before media is supported or negotiated: dropped.
     uint64_t media_dropped = 0;
     uint64_t stun_dropped = 0;
+    /// Of those, by the ICE agent's reason: unauthenticated requests from unknown sources over the response rate
+    /// limit, and messages whose MESSAGE-INTEGRITY did not verify.
+    uint64_t stun_rate_limited = 0;
+    uint64_t stun_bad_integrity = 0;
+    /// Remote candidates refused over the cap (AgentConfig::max_remote_candidates) or unusable.
+    uint64_t remote_candidates_dropped = 0;
     std::optional<SocketAddr> selected_local;
     std::optional<SocketAddr> selected_remote;
     /// Candidate types of the selected pair: "host", "srflx", "prflx" or "relay" (empty until one is selected).

@@ -1210,6 +1210,10 @@ PeerConnectionState Session::connection_state() const { return impl_->pc_state; 
 SessionStats Session::stats() const {
     SessionStats s = impl_->stats;
     if (impl_->agent) {
+        const auto& a = impl_->agent->stats();
+        s.stun_rate_limited = a.rate_limited;
+        s.stun_bad_integrity = a.bad_integrity;
+        s.remote_candidates_dropped = a.remote_candidates_dropped;
         if (auto p = impl_->agent->selected_pair()) {
             s.selected_local = p->local.address;
             s.selected_remote = p->remote.address;

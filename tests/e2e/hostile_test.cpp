@@ -353,6 +353,8 @@ TEST_CASE("hostile: 100,000 unauthenticated STUN Binding requests per second for
     CHECK(flood_sent == uint64_t{kPerMillisecond} * static_cast<uint64_t>(kFlood.ms()));
     // Every request is dropped and counted (rate-limited, missing credentials, unknown username or bad integrity).
     CHECK(during.stun_dropped - before.stun_dropped == flood_sent);
+    // Nearly all of them by the rate limiter: unknown sources get no state and (almost) no answers.
+    CHECK(during.stun_rate_limited - before.stun_rate_limited > flood_sent * 99 / 100);
     // The token bucket (50/s, burst 100) bounds what the attacker gets back: the peer is no reflector.
     CHECK(replies_to_attacker <= 100 + 50 * 10 + 5);
     CHECK(replies_to_attacker > 0); // some 400 answers went out: the bucket, not a blanket drop, is what held
