@@ -2,7 +2,8 @@
 // connected pair, and aiortc's figures measured in the same run with the same method.
 //
 //   rtcpp-bench dc-setup [RUNS]            createOffer to both channels open: median, p90, p99, max
-//   rtcpp-bench dc-throughput [SECONDS]    reliable ordered 16 KiB and 64 KiB messages: MB/s, CPU s/GB
+//   rtcpp-bench dc-throughput [SECONDS]    reliable ordered 16 KiB and 64 KiB messages: MB/s, CPU s/GB;
+//                                          unordered maxRetransmits=0 1 KiB messages: MB/s, loss
 //   rtcpp-bench dc-pairs [N...]            peak RSS per connected pair (1, 100, 1000 by default), time for 100
 #include "bench.hpp"
 
@@ -46,7 +47,7 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
 }
 
 /// Connects a pair and opens one channel; returns the time from create_offer to both ends open.
-std::optional<double> connect_pair(ConnectedPair& p) {
+std::optional<double> connect_pair(ConnectedPair& p, const DataChannelInit& init = {}) {
     auto a = PeerConnection::create(loopback());
     auto b = PeerConnection::create(loopback());
     if (!a || !b) return std::nullopt;
@@ -65,7 +66,7 @@ std::optional<double> connect_pair(ConnectedPair& p) {
     p.a->on_local_candidate([pb](const IceCandidate& c) { (void)pb->add_ice_candidate(c); });
     p.b->on_local_candidate([pa](const IceCandidate& c) { (void)pa->add_ice_candidate(c); });
     const auto t0 = Clock::now();
-    auto ch = p.a->create_data_channel("bench");
+    auto ch = p.a->create_data_channel("bench", init);
     if (!ch) return std::nullopt;
     (*ch)->on_open([&] { a_open = true; });
     auto offer = p.a->create_offer();
@@ -130,8 +131,35 @@ async def main():
             a, b, _, _, ms = await pair(); times.append(ms); await a.close(); await b.close()
         times.sort()
         print("setup_median", statistics.median(times)); print("setup_p90", times[min(len(times)-1, int(0.9*len(times)))])
+    elif what == "pairs":
+        import gc; gc.collect()
+        def rss():
+            for l in open("/proc/self/status"):
+                if l.startswith("VmRSS:"): return int(l.split()[1])
+        before = rss(); t0 = time.perf_counter(); keep = []
+        for _ in range(arg): keep.append(await pair())
+        ms = (time.perf_counter() - t0) * 1000
+        print("pairs_%d_connect_time" % arg, ms); print("pairs_%d_rss_per_pair" % arg, (rss() - before) / arg)
+        for a, b, _, _, _ in keep: await a.close(); await b.close()
+    elif what == "unordered":
+        a, b, _, _, _ = await pair()
+        ch = a.createDataChannel("u", ordered=False, maxRetransmits=0); opened = asyncio.Event(); ch.on("open", opened.set)
+        got = asyncio.Event(); holder = {}
+        @b.on("datachannel")
+        def on_dc2(c): holder["c"] = c; got.set()
+        await asyncio.wait_for(asyncio.gather(opened.wait(), got.wait()), 20)
+        received = [0]; holder["c"].on("message", lambda m: received.__setitem__(0, received[0] + 1))
+        payload = b"u" * 1024; sent = 0; t0 = time.perf_counter(); end = t0 + arg
+        while time.perf_counter() < end:
+            while ch.bufferedAmount < 1024 * 1024: ch.send(payload); sent += 1
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.5)
+        secs = time.perf_counter() - t0
+        print("unordered_1k", received[0] * 1024 / 1e6 / secs); print("unordered_1k_loss", 100.0 * (1 - received[0] / max(sent, 1)))
+        await a.close(); await b.close()
     else:
-        a, b, ch, rc, _ = await pair(); size = 64 * 1024; received = [0]; done = asyncio.Event()
+      for size in (16 * 1024, 64 * 1024):
+        a, b, ch, rc, _ = await pair(); received = [0]; done = asyncio.Event()
         rc.on("message", lambda m: received.__setitem__(0, received[0] + len(m)))
         payload = b"x" * size; c0 = time.process_time(); t0 = time.perf_counter(); end = t0 + arg
         low = asyncio.Event(); ch.bufferedAmountLowThreshold = 1024 * 1024; ch.on("bufferedamountlow", low.set)
@@ -140,8 +168,8 @@ async def main():
             low.clear()
             try: await asyncio.wait_for(low.wait(), 0.2)
             except asyncio.TimeoutError: pass
-        secs = time.perf_counter() - t0; cpu = time.process_time() - c0
-        print("throughput_64k", received[0] / 1e6 / secs); print("cpu_per_gb", cpu / max(received[0] / 1e9, 1e-9))
+        secs = time.perf_counter() - t0; cpu = time.process_time() - c0; tag = "%dk" % (size // 1024)
+        print("throughput_" + tag, received[0] / 1e6 / secs); print("cpu_per_gb_" + tag, cpu / max(received[0] / 1e9, 1e-9))
         await a.close(); await b.close()
 asyncio.run(main())
 )PY";
@@ -159,7 +187,11 @@ asyncio.run(main())
         double v;
         if (std::sscanf(line, "%63s %lf", name, &v) == 2) {
             const std::string n = name;
-            const std::string unit = n.rfind("setup", 0) == 0 ? "ms" : n == "cpu_per_gb" ? "CPU s/GB" : "MB/s";
+            const std::string unit = n.rfind("setup", 0) == 0 || n.find("connect_time") != std::string::npos ? "ms"
+                                     : n.rfind("cpu_per_gb", 0) == 0                                        ? "CPU s/GB"
+                                     : n.find("rss") != std::string::npos                                    ? "KiB"
+                                     : n.find("loss") != std::string::npos                                   ? "%"
+                                                                                                             : "MB/s";
             r.figure("dc_" + n, v, unit, "aiortc");
         }
     }
@@ -219,7 +251,39 @@ int bench_throughput(bench::Reporter& r, const std::vector<std::string>& args) {
         r.figure("dc_throughput_" + tag, mb / secs, "MB/s");
         r.figure("dc_cpu_per_gb_" + tag, cpu / std::max(mb / 1000.0, 1e-9), "CPU s/GB");
     }
+    {
+        // Unordered, maxRetransmits=0, 1 KiB: what a game or telemetry stream uses. Loss here is what the sender's
+        // queue or the receiver's buffers drop (loopback loses nothing itself).
+        DataChannelInit init;
+        init.ordered = false;
+        init.max_retransmits = 0;
+        ConnectedPair p;
+        if (!connect_pair(p, init)) return 1;
+        std::atomic<uint64_t> received{0};
+        p.cb->on_message([&](std::span<const uint8_t>, bool) { ++received; });
+        std::vector<uint8_t> payload(1024, 0x55);
+        DataChannel* ch = p.ca.get();
+        uint64_t sent = 0;
+        const auto t0 = Clock::now();
+        const auto end = t0 + std::chrono::seconds(seconds);
+        while (Clock::now() < end) {
+            if (ch->buffered_amount() < (1u << 20)) {
+                for (int i = 0; i < 256; ++i) {
+                    if (!ch->send(std::span<const uint8_t>(payload))) break;
+                    ++sent;
+                }
+            } else {
+                std::this_thread::sleep_for(100us);
+            }
+        }
+        wait_until([&] { return received.load() >= sent; }, 500ms);
+        const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+        r.figure("dc_unordered_1k", static_cast<double>(received.load()) * 1024 / 1e6 / secs, "MB/s");
+        r.figure("dc_unordered_1k_loss", 100.0 * (1.0 - static_cast<double>(received.load()) / std::max<double>(sent, 1)),
+                 "%");
+    }
     aiortc_figures(r, "throughput", std::min(seconds, 5));
+    aiortc_figures(r, "unordered", std::min(seconds, 5));
     return 0;
 }
 
@@ -242,6 +306,8 @@ int bench_pairs(bench::Reporter& r, const std::vector<std::string>& args) {
         r.figure("dc_pairs_" + std::to_string(n) + "_connect_time", ms, "ms");
         r.figure("dc_pairs_" + std::to_string(n) + "_rss_per_pair", static_cast<double>(after - before) / n, "KiB");
     }
+    // aiortc, same method, 100 pairs (1,000 takes minutes there).
+    aiortc_figures(r, "pairs", 100);
     return 0;
 }
 
