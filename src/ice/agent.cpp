@@ -69,8 +69,9 @@ void Agent::advance(Timestamp now) {
 // ---------------------------------------------------------------------------------------------------------------
 // Local candidates
 
-std::string Agent::foundation_for(CandidateType type, const IpAddr& base, const IpAddr& server) {
-    std::string key = std::string(to_string(type)) + "|" + base.to_string() + "|" + server.to_string();
+std::string Agent::foundation_for(CandidateType type, const IpAddr& base, const IpAddr& server, Transport transport) {
+    std::string key = std::string(to_string(type)) + "|" + base.to_string() + "|" + server.to_string() + "|" +
+                      std::string(to_string(transport));
     auto it = foundations_.find(key);
     if (it != foundations_.end()) return it->second;
     std::string f = std::to_string(foundations_.size() + 1);
@@ -109,6 +110,49 @@ bool Agent::add_host_address(const SocketAddr& local) {
         check_gathering_complete();
     }
     pair_local_with_remotes(i);
+    return true;
+}
+
+bool Agent::add_host_tcp_active(const IpAddr& ip) {
+    if (closed_ || ip.is_unspecified() || config_.lite || config_.policy == TransportPolicy::Relay) return false;
+    if (ip.is_loopback() && !config_.include_loopback) return false;
+    if (std::find(tcp_active_ips_.begin(), tcp_active_ips_.end(), ip) != tcp_active_ips_.end()) return false;
+    tcp_active_ips_.push_back(ip);
+    Candidate c;
+    c.type = CandidateType::Host;
+    c.transport = Transport::Tcp;
+    c.tcp_type = TcpType::Active;
+    c.address = SocketAddr(ip, kActiveTcpPort);
+    c.base = c.address;
+    c.priority = tcp_candidate_priority(CandidateType::Host, TcpType::Active,
+                                        local_preference(ip, tcp_active_ips_.size() - 1));
+    c.foundation = foundation_for(CandidateType::Host, ip, IpAddr(), Transport::Tcp);
+    const size_t i = add_local(std::move(c), true);
+    if (gathering_started_) announce(i);
+    pair_local_with_remotes(i);
+    return true;
+}
+
+bool Agent::add_host_tcp_listener(const SocketAddr& listen) {
+    // A lite agent would only ever be passive; it keeps to UDP.
+    if (closed_ || listen.port() == 0 || listen.ip().is_unspecified() || config_.lite ||
+        config_.policy == TransportPolicy::Relay)
+        return false;
+    if (listen.ip().is_loopback() && !config_.include_loopback) return false;
+    if (std::find(tcp_listeners_.begin(), tcp_listeners_.end(), listen) != tcp_listeners_.end()) return false;
+    tcp_listeners_.push_back(listen);
+    Candidate c;
+    c.type = CandidateType::Host;
+    c.transport = Transport::Tcp;
+    c.tcp_type = TcpType::Passive;
+    c.address = listen;
+    c.base = listen;
+    c.priority = tcp_candidate_priority(CandidateType::Host, TcpType::Passive,
+                                        local_preference(listen.ip(), tcp_listeners_.size() - 1));
+    c.foundation = foundation_for(CandidateType::Host, listen.ip(), IpAddr(), Transport::Tcp);
+    const size_t i = add_local(std::move(c), true);
+    if (gathering_started_) announce(i);
+    add_host_tcp_active(listen.ip());
     return true;
 }
 
@@ -239,7 +283,11 @@ Result<void> Agent::add_remote_candidate(const Candidate& in) {
         ++stats_.remote_candidates_dropped;
         return make_error(ErrorCategory::TypeError, "ice", "candidate without a usable address");
     }
-    if (auto existing = find_remote(in.address)) {
+    if (in.is_tcp() && !in.tcp_type) {
+        ++stats_.remote_candidates_dropped;
+        return make_error(ErrorCategory::TypeError, "ice", "a TCP candidate without tcptype");
+    }
+    if (auto existing = find_remote(in.address, in.transport)) {
         // A signalled candidate we first learnt as peer-reflexive takes its signalled type (RFC 8838 11.4).
         Remote& r = remotes_[*existing];
         if (r.cand.type == CandidateType::PeerReflexive && in.type != CandidateType::PeerReflexive) {
@@ -252,6 +300,14 @@ Result<void> Agent::add_remote_candidate(const Candidate& in) {
     if (remotes_.size() >= config_.max_remote_candidates) {
         ++stats_.remote_candidates_dropped;
         return make_error(ErrorCategory::RangeError, "ice", "too many remote candidates");
+    }
+    if (in.is_tcp() && in.tcp_type == TcpType::Active && !tcp_passive_deadline_.is_finite()) {
+        for (const auto& l : locals_) {
+            if (l.cand.tcp_type == TcpType::Passive && l.cand.address.family() == in.address.family()) {
+                tcp_passive_deadline_ = (now_.is_finite() ? now_ : Timestamp::zero()) + config_.tcp_check_timeout;
+                break;
+            }
+        }
     }
     Remote r{in};
     r.cand.base = r.cand.address;
@@ -266,29 +322,40 @@ void Agent::end_of_remote_candidates() {
     update_checking_state();
 }
 
-std::optional<size_t> Agent::find_remote(const SocketAddr& addr) const {
+std::optional<size_t> Agent::find_remote(const SocketAddr& addr, Transport transport) const {
     for (size_t i = 0; i < remotes_.size(); ++i)
-        if (remotes_[i].cand.address == addr) return i;
+        if (remotes_[i].cand.address == addr && remotes_[i].cand.transport == transport) return i;
     return std::nullopt;
 }
 
-std::optional<size_t> Agent::find_local_base(const SocketAddr& base) const {
+std::optional<size_t> Agent::find_local_base(const SocketAddr& base, Transport transport) const {
     for (size_t i = 0; i < locals_.size(); ++i)
-        if (locals_[i].pairable && locals_[i].cand.base == base) return i;
+        if (locals_[i].pairable && locals_[i].cand.base == base && locals_[i].cand.transport == transport) return i;
     return std::nullopt;
 }
 
-std::optional<size_t> Agent::find_pair(const SocketAddr& local_base, const SocketAddr& remote) const {
-    if (selected_) {
-        const Pair& p = pairs_[*selected_];
-        if (locals_[p.local].cand.base == local_base && remotes_[p.remote].cand.address == remote) return selected_;
-    }
-    for (size_t i = 0; i < pairs_.size(); ++i) {
-        const Pair& p = pairs_[i];
-        if (!p.removed && locals_[p.local].cand.base == local_base && remotes_[p.remote].cand.address == remote)
-            return i;
-    }
+std::optional<size_t> Agent::find_pair(const SocketAddr& local_base, const SocketAddr& remote,
+                                       Transport transport) const {
+    auto matches = [&](const Pair& p) {
+        const Candidate& l = locals_[p.local].cand;
+        const Candidate& r = remotes_[p.remote].cand;
+        return l.base == local_base && r.address == remote && l.transport == transport;
+    };
+    if (selected_ && matches(pairs_[*selected_])) return selected_;
+    for (size_t i = 0; i < pairs_.size(); ++i)
+        if (!pairs_[i].removed && matches(pairs_[i])) return i;
     return std::nullopt;
+}
+
+bool Agent::ordinary_checkable(size_t i) const {
+    const Candidate& l = locals_[pairs_[i].local].cand;
+    return !l.is_tcp() || l.tcp_type != TcpType::Passive;
+}
+
+stun::TransactionConfig Agent::check_transaction(size_t i, TimeDelta rto) const {
+    if (locals_[pairs_[i].local].cand.is_tcp())
+        return {rto, 1, 1, true, config_.tcp_check_timeout}; // RFC 6544 7.1: no retransmissions over TCP
+    return {rto, config_.check_transmissions, config_.check_rm, false, TimeDelta::seconds(39)};
 }
 
 bool Agent::pair_usable(size_t l, size_t r) const {
@@ -297,6 +364,16 @@ bool Agent::pair_usable(size_t l, size_t r) const {
     if (!locals_[l].pairable) return false;
     if (config_.policy == TransportPolicy::Relay && lc.type != CandidateType::Relayed) return false;
     if (lc.address.family() != rc.address.family()) return false;
+    if (lc.transport != rc.transport) return false;
+    if (lc.is_tcp()) {
+        // RFC 6544 6.2: active connects to passive; passive only ever meets the active candidates that connected to
+        // it (learnt as peer-reflexive), since a signalled active candidate's address (port 9) is not where its
+        // connection comes from. Simultaneous open is not done.
+        const TcpType lt = lc.tcp_type.value_or(TcpType::Passive), rt = rc.tcp_type.value_or(TcpType::Passive);
+        if (lt == TcpType::Active) return rt == TcpType::Passive;
+        if (lt == TcpType::Passive) return rt == TcpType::Active && rc.type == CandidateType::PeerReflexive;
+        return false;
+    }
     // Loopback and other local addresses are not kept apart: on one host a socket bound to an interface address
     // reaches 127.0.0.1 and back, and peers (aiortc, for one) nominate such pairs.
     return true;
@@ -394,7 +471,7 @@ void Agent::start_check(size_t i, bool use_candidate) {
         active += !q.removed && (q.state == PairState::Waiting || q.state == PairState::InProgress) ? 1 : 0;
     const TimeDelta rto = std::max(config_.check_rto_min, config_.ta * static_cast<int64_t>(active));
     transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Check, i | (uint64_t{p.attempt} << kAttemptShift)),
-                        {rto, config_.check_transmissions, config_.check_rm, false, TimeDelta::seconds(39)});
+                        check_transaction(i, rto));
     p.check_tx = id;
     p.state = PairState::InProgress;
     p.use_candidate_sent = use_candidate;
@@ -407,7 +484,9 @@ void Agent::send_consent(size_t i) {
     Pair& p = pairs_[i];
     stun::TransactionId id{};
     auto bytes = build_request(false, prflx_priority(p.local), id);
-    transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Consent, i), consent_transaction());
+    stun::TransactionConfig tc = consent_transaction();
+    if (locals_[p.local].cand.is_tcp()) tc.reliable = true;
+    transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Consent, i), tc);
     if (!consent_pending_since_.is_finite()) consent_pending_since_ = now_;
 }
 
@@ -418,8 +497,11 @@ TimeDelta Agent::randomized_consent_interval() {
 bool Agent::has_check_work() const {
     if (!triggered_.empty()) return true;
     if (selected_) return false;
-    for (const auto& p : pairs_)
-        if (!p.removed && (p.state == PairState::Waiting || p.state == PairState::Frozen)) return true;
+    for (size_t i = 0; i < pairs_.size(); ++i) {
+        const Pair& p = pairs_[i];
+        if (!p.removed && (p.state == PairState::Waiting || p.state == PairState::Frozen) && ordinary_checkable(i))
+            return true;
+    }
     return false;
 }
 
@@ -440,7 +522,7 @@ void Agent::handle_timeout(Timestamp now) {
             for (auto wanted : {PairState::Waiting, PairState::Frozen}) {
                 for (size_t i = 0; i < pairs_.size(); ++i) {
                     const Pair& p = pairs_[i];
-                    if (p.removed || p.state != wanted) continue;
+                    if (p.removed || p.state != wanted || !ordinary_checkable(i)) continue;
                     if (!pick || p.priority > pairs_[*pick].priority) pick = i;
                 }
                 if (pick) break;
@@ -607,6 +689,7 @@ void Agent::update_checking_state() {
     if (previous_route_ || config_.lite || !remote_creds_ || !remote_end_of_candidates_) return;
     if (gathering_state_ != GatheringState::Complete || !triggered_.empty()) return;
     if (!mdns_.empty() && now_ < mdns_deadline_) return; // the peer's checks may still reveal it
+    if (now_ < tcp_passive_deadline_ && tcp_passive_deadline_.is_finite()) return; // its connection may still come
     for (const auto& p : pairs_)
         if (!p.removed && p.state != PairState::Failed) return;
     set_state(ConnectionState::Failed);
@@ -633,12 +716,14 @@ void Agent::switch_role(Role r) {
 // ---------------------------------------------------------------------------------------------------------------
 // Datagrams
 
-Input Agent::handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
+Input Agent::handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes,
+                             Transport transport) {
     advance(now);
     if (closed_) return Input::Dropped;
     if (!stun::is_stun(bytes)) {
-        count_data(local, remote, bytes.size(), false);
-        if (config_.data_events) emit(DataReceived{local, remote, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+        count_data(local, remote, transport, bytes.size(), false);
+        if (config_.data_events)
+            emit(DataReceived{local, remote, std::vector<uint8_t>(bytes.begin(), bytes.end()), transport});
         return Input::Data;
     }
     auto msg = stun::Message::parse(bytes);
@@ -653,12 +738,12 @@ Input Agent::handle_datagram(Timestamp now, const SocketAddr& local, const Socke
     Input result = Input::Dropped;
     switch (msg->cls()) {
     case stun::Class::Request:
-        if (msg->method() == stun::Method::Binding) result = handle_stun_request(*msg, local, remote);
+        if (msg->method() == stun::Method::Binding) result = handle_stun_request(*msg, local, remote, transport);
         else ++stats_.stun_malformed;
         break;
     case stun::Class::SuccessResponse:
     case stun::Class::ErrorResponse:
-        result = handle_stun_response(*msg, local, remote);
+        result = handle_stun_response(*msg, local, remote, transport);
         break;
     case stun::Class::Indication:
         result = Input::Stun; // Binding indications are keepalives
@@ -680,8 +765,8 @@ bool Agent::take_token() {
     return true;
 }
 
-void Agent::send_error(const stun::Message& req, const SocketAddr& local, const SocketAddr& remote, uint16_t code,
-                       const std::vector<uint16_t>& unknown) {
+void Agent::send_error(const stun::Message& req, const SocketAddr& local, const SocketAddr& remote,
+                       Transport transport, uint16_t code, const std::vector<uint16_t>& unknown) {
     auto resp = req.make_response(stun::Class::ErrorResponse);
     const char* reason = code == stun::error::RoleConflict       ? "Role Conflict"
                          : code == stun::error::UnknownAttribute ? "Unknown Attribute"
@@ -692,16 +777,18 @@ void Agent::send_error(const stun::Message& req, const SocketAddr& local, const 
     transmits_.push_back(Transmit{local, remote,
                                   resp.encode(local_key_, sign ? stun::IntegrityAlgorithm::Sha1
                                                               : stun::IntegrityAlgorithm::None,
-                                              true)});
+                                              true),
+                                  transport});
 }
 
-Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote) {
-    const auto local_index = find_local_base(local);
+Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote,
+                                 Transport transport) {
+    const auto local_index = find_local_base(local, transport);
     if (!local_index) {
         ++stats_.unknown_username; // arrived on a socket that is no candidate (e.g. host under relay-only policy)
         return Input::Dropped;
     }
-    auto remote_index = find_remote(remote);
+    auto remote_index = find_remote(remote, transport);
     // Unknown sources get no per-source state before authentication and share one token bucket.
     if (!remote_index && !take_token()) {
         ++stats_.rate_limited;
@@ -710,7 +797,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
     const auto username = msg.username();
     if (!username || !msg.has_integrity()) {
         ++stats_.missing_credentials;
-        send_error(msg, local, remote, stun::error::BadRequest);
+        send_error(msg, local, remote, transport, stun::error::BadRequest);
         return Input::Dropped;
     }
     const auto colon = username->find(':');
@@ -724,7 +811,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
     }
     if (!msg.unknown_comprehension_required().empty()) {
         ++stats_.unknown_attribute_requests;
-        send_error(msg, local, remote, stun::error::UnknownAttribute, msg.unknown_comprehension_required());
+        send_error(msg, local, remote, transport, stun::error::UnknownAttribute, msg.unknown_comprehension_required());
         return Input::Stun;
     }
     // Role conflict (RFC 8445 7.3.1.1).
@@ -734,7 +821,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
         if (role_ == Role::Controlling && their_controlling) {
             ++stats_.role_conflicts;
             if (tie_breaker_ >= *their_controlling) {
-                send_error(msg, local, remote, stun::error::RoleConflict);
+                send_error(msg, local, remote, transport, stun::error::RoleConflict);
                 return Input::Stun;
             }
             switch_role(Role::Controlled);
@@ -743,7 +830,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
             if (tie_breaker_ >= *their_controlled) {
                 switch_role(Role::Controlling);
             } else {
-                send_error(msg, local, remote, stun::error::RoleConflict);
+                send_error(msg, local, remote, transport, stun::error::RoleConflict);
                 return Input::Stun;
             }
         }
@@ -751,7 +838,8 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
 
     auto resp = msg.make_response(stun::Class::SuccessResponse);
     resp.add_xor_address(stun::attr::XorMappedAddress, remote);
-    transmits_.push_back(Transmit{local, remote, resp.encode(local_key_, stun::IntegrityAlgorithm::Sha1, true)});
+    transmits_.push_back(
+        Transmit{local, remote, resp.encode(local_key_, stun::IntegrityAlgorithm::Sha1, true), transport});
 
     if (!remote_index) {
         // A peer-reflexive remote candidate (RFC 8445 7.3.1.3).
@@ -765,6 +853,12 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
         c.base = remote;
         c.priority = msg.priority().value_or(0);
         c.foundation = "prflx" + std::to_string(++prflx_counter_);
+        if (transport == Transport::Tcp) {
+            // It connected to us, so it is the active end (RFC 6544 7.2.2).
+            c.transport = Transport::Tcp;
+            const auto& lt = locals_[*local_index].cand.tcp_type;
+            c.tcp_type = lt == TcpType::Passive ? TcpType::Active : lt == TcpType::Active ? TcpType::Passive : lt;
+        }
         remotes_.push_back(Remote{std::move(c)});
         remote_index = remotes_.size() - 1;
     }
@@ -772,7 +866,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
 
     if (config_.lite) {
         // A lite agent does no checks: a request that arrives is its proof the pair works (RFC 8445 7.3.1.5).
-        std::optional<size_t> pi = find_pair(local, remote);
+        std::optional<size_t> pi = find_pair(local, remote, transport);
         if (!pi) {
             Pair p;
             p.local = *local_index;
@@ -799,7 +893,7 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
         return Input::Stun;
     }
 
-    std::optional<size_t> pi = find_pair(local, remote);
+    std::optional<size_t> pi = find_pair(local, remote, transport);
     if (!pi) pi = add_pair(*local_index, *remote_index);
     if (!pi) return Input::Stun;
     Pair& p = pairs_[*pi];
@@ -837,7 +931,8 @@ Input Agent::handle_stun_request(const stun::Message& msg, const SocketAddr& loc
     return Input::Stun;
 }
 
-Input Agent::handle_stun_response(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote) {
+Input Agent::handle_stun_response(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote,
+                                  Transport transport) {
     const auto tag = transactions_.tag_of(msg.transaction_id());
     if (!tag) {
         ++stats_.stray_responses;
@@ -847,7 +942,7 @@ Input Agent::handle_stun_response(const stun::Message& msg, const SocketAddr& lo
     const auto gen = static_cast<uint32_t>((*tag >> 32) & 0xFFFFFF);
     const size_t index = *tag & kIndexMask;
     if (kind == Tag::Gather) {
-        if (index >= gathers_.size() || remote != gathers_[index].server) {
+        if (index >= gathers_.size() || remote != gathers_[index].server || transport != Transport::Udp) {
             ++stats_.stray_responses;
             return Input::Dropped;
         }
@@ -888,12 +983,12 @@ Input Agent::handle_stun_response(const stun::Message& msg, const SocketAddr& lo
         update_checking_state();
         return Input::Stun;
     }
-    handle_check_response(index, msg, local, remote, done->rtt);
+    handle_check_response(index, msg, local, remote, transport, done->rtt);
     return Input::Stun;
 }
 
 void Agent::handle_check_response(size_t i, const stun::Message& msg, const SocketAddr& local,
-                                  const SocketAddr& remote, TimeDelta rtt) {
+                                  const SocketAddr& remote, Transport transport, TimeDelta rtt) {
     Pair& p = pairs_[i];
     p.check_tx.reset();
     if (p.superseded_tx) {
@@ -902,7 +997,8 @@ void Agent::handle_check_response(size_t i, const stun::Message& msg, const Sock
     }
     if (p.removed) return;
     const bool sent_uc = p.use_candidate_sent;
-    if (locals_[p.local].cand.base != local || remotes_[p.remote].cand.address != remote) {
+    if (locals_[p.local].cand.base != local || remotes_[p.remote].cand.address != remote ||
+        locals_[p.local].cand.transport != transport) {
         // Non-symmetric response (RFC 8445 7.2.5.2.1).
         p.state = PairState::Failed;
         if (sent_uc) nominating_ = false;
@@ -930,7 +1026,9 @@ void Agent::handle_check_response(size_t i, const stun::Message& msg, const Sock
     p.stats.current_rtt = rtt;
     p.stats.total_rtt += rtt;
     const auto mapped = msg.xor_mapped_address();
-    if (mapped && *mapped != locals_[p.local].cand.address) {
+    // Over TCP the peer sees our connection's ephemeral port (an active candidate signals 9): no new candidate.
+    const bool tcp = locals_[p.local].cand.is_tcp();
+    if (mapped && *mapped != locals_[p.local].cand.address && !(tcp && mapped->ip() == local.ip())) {
         std::optional<size_t> found;
         for (size_t l = 0; l < locals_.size(); ++l)
             if (locals_[l].cand.address == *mapped && locals_[l].cand.base == locals_[p.local].cand.base) found = l;
@@ -941,7 +1039,10 @@ void Agent::handle_check_response(size_t i, const stun::Message& msg, const Sock
             c.address = *mapped;
             c.base = locals_[p.local].cand.base;
             c.priority = prflx_priority(p.local);
-            c.foundation = foundation_for(CandidateType::PeerReflexive, c.base.ip(), IpAddr());
+            c.foundation = foundation_for(CandidateType::PeerReflexive, c.base.ip(), IpAddr(),
+                                          locals_[p.local].cand.transport);
+            c.transport = locals_[p.local].cand.transport;
+            c.tcp_type = locals_[p.local].cand.tcp_type;
             found = add_local(std::move(c), false);
         }
         pairs_[i].mapped_local = found;
@@ -958,8 +1059,9 @@ void Agent::handle_check_response(size_t i, const stun::Message& msg, const Sock
     }
 }
 
-void Agent::count_data(const SocketAddr& local, const SocketAddr& remote, size_t bytes, bool sent) {
-    const auto pi = find_pair(local, remote);
+void Agent::count_data(const SocketAddr& local, const SocketAddr& remote, Transport transport, size_t bytes,
+                       bool sent) {
+    const auto pi = find_pair(local, remote, transport);
     if (!pi) return;
     auto& s = pairs_[*pi].stats;
     if (sent) {
@@ -986,7 +1088,7 @@ std::optional<Transmit> Agent::poll_transmit() {
         const size_t index = t->tag & kIndexMask;
         if (kind == Tag::Gather) {
             if (index < gathers_.size())
-                return Transmit{gathers_[index].host, gathers_[index].server, std::move(t->bytes)};
+                return Transmit{gathers_[index].host, gathers_[index].server, std::move(t->bytes), Transport::Udp};
             continue;
         }
         if (gen != (generation_ & 0xFFFFFF) || index >= pairs_.size()) {
@@ -996,7 +1098,8 @@ std::optional<Transmit> Agent::poll_transmit() {
         Pair& p = pairs_[index];
         if (kind == Tag::Consent) ++p.stats.consent_requests_sent;
         else ++p.stats.requests_sent;
-        return Transmit{locals_[p.local].cand.base, remotes_[p.remote].cand.address, std::move(t->bytes)};
+        return Transmit{locals_[p.local].cand.base, remotes_[p.remote].cand.address, std::move(t->bytes),
+                        locals_[p.local].cand.transport};
     }
     return std::nullopt;
 }
@@ -1025,6 +1128,8 @@ Timestamp Agent::poll_timeout() const {
     }
     if (!selected_ && !mdns_.empty() && mdns_deadline_ > now_ && state_ != ConnectionState::Failed)
         t = std::min(t, mdns_deadline_);
+    if (!selected_ && tcp_passive_deadline_ > now_ && state_ != ConnectionState::Failed)
+        t = std::min(t, tcp_passive_deadline_);
     if (may_nominate() && first_valid_at_.is_finite() && best_valid_pair())
         t = std::min(t, first_valid_at_ + config_.nomination_timeout);
     return t;
@@ -1036,8 +1141,9 @@ Timestamp Agent::poll_timeout() const {
 bool Agent::send(ByteView bytes) {
     auto route = selected_route();
     if (!route || closed_) return false;
-    transmits_.push_back(Transmit{route->local, route->remote, std::vector<uint8_t>(bytes.begin(), bytes.end())});
-    count_data(route->local, route->remote, bytes.size(), true);
+    transmits_.push_back(Transmit{route->local, route->remote, std::vector<uint8_t>(bytes.begin(), bytes.end()),
+                                  route->transport});
+    count_data(route->local, route->remote, route->transport, bytes.size(), true);
     return true;
 }
 
@@ -1052,6 +1158,7 @@ void Agent::reset_checks() {
     remotes_.clear();
     mdns_.clear();
     mdns_deadline_ = Timestamp::plus_infinity();
+    tcp_passive_deadline_ = Timestamp::plus_infinity();
     triggered_.clear();
     selected_.reset();
     nominating_ = false;
@@ -1088,6 +1195,27 @@ void Agent::restart(Timestamp now) {
     }
 }
 
+void Agent::handle_tcp_closed(Timestamp now, const SocketAddr& local, const SocketAddr& remote) {
+    advance(now);
+    if (closed_) return;
+    const auto pi = find_pair(local, remote, Transport::Tcp);
+    if (!pi) return;
+    Pair& p = pairs_[*pi];
+    if (p.check_tx) transactions_.cancel(*p.check_tx);
+    if (p.superseded_tx) transactions_.cancel(*p.superseded_tx);
+    p.check_tx.reset();
+    p.superseded_tx.reset();
+    p.triggered = false;
+    p.valid = false;
+    if (p.use_candidate_sent && role_ == Role::Controlling && !selected_) nominating_ = false;
+    p.state = PairState::Failed;
+    // The selected pair's data path is gone; consent (unanswerable now) turns this into failed in due time.
+    if (selected_ == *pi && (state_ == ConnectionState::Connected || state_ == ConnectionState::Completed))
+        set_state(ConnectionState::Disconnected);
+    on_pair_done(*pi);
+    maybe_nominate();
+}
+
 void Agent::close() {
     if (closed_) return;
     set_state(ConnectionState::Closed);
@@ -1116,7 +1244,7 @@ std::optional<Agent::Route> Agent::selected_route() const {
     if (state_ == ConnectionState::Failed || closed_) return std::nullopt;
     if (selected_) {
         const Pair& p = pairs_[*selected_];
-        return Route{locals_[p.local].cand.base, remotes_[p.remote].cand.address};
+        return Route{locals_[p.local].cand.base, remotes_[p.remote].cand.address, locals_[p.local].cand.transport};
     }
     return previous_route_;
 }

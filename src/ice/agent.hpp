@@ -24,6 +24,18 @@
 //
 // Data: once connected, send application datagrams with send(bytes) (queued as a Transmit on the selected pair) or
 // look up selected_route() and send them yourself.
+//
+// ICE-TCP (RFC 6544): add_host_tcp_listener(addr) for each TCP listening socket the owner bound gives a passive host
+// candidate there and an active one (port 9) on its IP. Every Transmit names its transport. A TCP Transmit goes over
+// the owner's connection for that (local, remote) pair: for a local active candidate the owner connects to `remote`
+// the first time (from local.ip()); for a local passive candidate it is a connection the owner accepted on that
+// listener from `remote` (and is dropped if there is none). Each message travels with RFC 4571 framing (a 2-byte
+// length); the owner deframes and feeds whole messages as handle_datagram(now, local, remote, bytes, Transport::Tcp)
+// with `local` the candidate's address (the listener, or ip:9 for active) and `remote` the peer's address on that
+// connection; a request on an accepted connection names a peer-reflexive remote candidate. When a connection fails
+// or closes, handle_tcp_closed(). Pairs: local active with remote passive (checked), local passive with the remote
+// active candidates that connected to us (answered, and triggered checks sent back on that connection); active with
+// active and passive with passive never. TCP checks are sent once (reliable transport, RFC 6544 7.1).
 #pragma once
 
 #include "ice/candidate.hpp"
@@ -74,6 +86,8 @@ struct AgentConfig {
     std::vector<SocketAddr> stun_servers;
     TimeDelta ta = TimeDelta::millis(50);                     ///< pacing of ordinary and triggered checks
     TimeDelta check_rto_min = TimeDelta::millis(500);         ///< RTO = max(this, Ta * (waiting + in progress))
+    /// A TCP check (sent once) fails if unanswered this long (the connection itself may take a while to open).
+    TimeDelta tcp_check_timeout = TimeDelta::seconds(8);
     int check_transmissions = 7;                              ///< Rc for connectivity checks
     int check_rm = 16;
     stun::TransactionConfig gather_transaction{TimeDelta::millis(500), 3, 4, false, TimeDelta::millis(39500)};
@@ -104,7 +118,12 @@ struct GatheringStateChanged { GatheringState state; };
 struct ConnectionStateChanged { ConnectionState state; };
 struct SelectedPairChanged { Candidate local; Candidate remote; };
 struct RoleChanged { Role role; };
-struct DataReceived { SocketAddr local; SocketAddr remote; std::vector<uint8_t> bytes; };
+struct DataReceived {
+    SocketAddr local;
+    SocketAddr remote;
+    std::vector<uint8_t> bytes;
+    Transport transport = Transport::Udp;
+};
 using Event = std::variant<CandidateGathered, GatheringComplete, GatheringStateChanged, ConnectionStateChanged,
                            SelectedPairChanged, RoleChanged, DataReceived>;
 
@@ -112,6 +131,8 @@ struct Transmit {
     SocketAddr local;  ///< the host socket address (or relayed address) to send from
     SocketAddr remote;
     std::vector<uint8_t> bytes;
+    /// Tcp: send framed (RFC 4571) on the connection for (local, remote); see the header comment.
+    Transport transport = Transport::Udp;
 };
 
 /// What handle_datagram did with a datagram.
@@ -167,6 +188,11 @@ public:
     /// A bound UDP socket address. Returns false if ignored (loopback without include_loopback, duplicate,
     /// unspecified address). Host candidates are announced once gathering has started.
     bool add_host_address(const SocketAddr& local);
+    /// ICE-TCP: a TCP socket the owner listens on. Adds a passive host candidate at `listen` and an active one
+    /// (add_host_tcp_active) on its IP. False if ignored, as for add_host_address.
+    bool add_host_tcp_listener(const SocketAddr& listen);
+    /// ICE-TCP: an active host candidate (ip:9): the owner can open TCP connections from `ip`.
+    bool add_host_tcp_active(const IpAddr& ip);
     /// Starts gathering: announces host candidates and sends Binding requests to the STUN servers.
     void start_gathering(Timestamp now);
     /// Relay hook: a TURN allocation on `server` gave `relayed`; `mapped` is the XOR-MAPPED-ADDRESS the server saw.
@@ -192,7 +218,10 @@ public:
     bool send(ByteView bytes);
 
     // ---- sans-IO plumbing ----
-    Input handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes);
+    Input handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes,
+                          Transport transport = Transport::Udp);
+    /// The owner's TCP connection for (local, remote) failed to open or closed: its pair fails.
+    void handle_tcp_closed(Timestamp now, const SocketAddr& local, const SocketAddr& remote);
     void handle_timeout(Timestamp now);
     std::optional<Transmit> poll_transmit();
     std::optional<Event> poll_event();
@@ -209,6 +238,7 @@ public:
     struct Route {
         SocketAddr local;
         SocketAddr remote;
+        Transport transport = Transport::Udp;
     };
     /// Where data goes: the selected pair, or during an ICE restart the previous one; none once failed or closed.
     std::optional<Route> selected_route() const;
@@ -264,7 +294,8 @@ private:
     void set_state(ConnectionState s);
     void set_gathering(GatheringState s);
     void check_gathering_complete();
-    std::string foundation_for(CandidateType type, const IpAddr& base, const IpAddr& server);
+    std::string foundation_for(CandidateType type, const IpAddr& base, const IpAddr& server,
+                               Transport transport = Transport::Udp);
     size_t add_local(Candidate cand, bool pairable);
     void announce(size_t local);
     void pair_local_with_remotes(size_t local);
@@ -272,27 +303,34 @@ private:
     std::optional<size_t> add_pair(size_t local, size_t remote);
     uint64_t compute_pair_priority(const Pair& p) const;
     void recompute_priorities();
-    std::optional<size_t> find_pair(const SocketAddr& local_base, const SocketAddr& remote) const;
-    std::optional<size_t> find_local_base(const SocketAddr& base) const;
-    std::optional<size_t> find_remote(const SocketAddr& addr) const;
+    std::optional<size_t> find_pair(const SocketAddr& local_base, const SocketAddr& remote,
+                                    Transport transport = Transport::Udp) const;
+    std::optional<size_t> find_local_base(const SocketAddr& base, Transport transport = Transport::Udp) const;
+    std::optional<size_t> find_remote(const SocketAddr& addr, Transport transport = Transport::Udp) const;
+    /// Pairs whose local candidate is TCP passive are never checked on our own initiative: only over a connection
+    /// the peer opened (triggered checks).
+    bool ordinary_checkable(size_t pair) const;
+    stun::TransactionConfig check_transaction(size_t pair, TimeDelta rto) const;
     bool pair_usable(size_t local, size_t remote) const;
     size_t live_pairs() const;
 
     void start_check(size_t pair, bool use_candidate);
     void send_consent(size_t pair);
     std::vector<uint8_t> build_request(bool use_candidate, uint32_t prflx_priority, stun::TransactionId& id);
-    Input handle_stun_request(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote);
-    Input handle_stun_response(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote);
+    Input handle_stun_request(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote,
+                              Transport transport);
+    Input handle_stun_response(const stun::Message& msg, const SocketAddr& local, const SocketAddr& remote,
+                               Transport transport);
     void start_gather(const SocketAddr& host);
     void reset_checks();
     bool has_check_work() const;
     uint32_t prflx_priority(size_t local) const;
     void handle_check_response(size_t pair, const stun::Message& msg, const SocketAddr& local,
-                               const SocketAddr& remote, TimeDelta rtt);
+                               const SocketAddr& remote, Transport transport, TimeDelta rtt);
     void handle_gather_response(const Gather& g, const stun::Message& msg);
     void handle_transaction_timeout(uint64_t tag);
-    void send_error(const stun::Message& req, const SocketAddr& local, const SocketAddr& remote, uint16_t code,
-                    const std::vector<uint16_t>& unknown = {});
+    void send_error(const stun::Message& req, const SocketAddr& local, const SocketAddr& remote, Transport transport,
+                    uint16_t code, const std::vector<uint16_t>& unknown = {});
     void on_pair_done(size_t pair);
     void on_nominated(size_t pair);
     void select(size_t pair);
@@ -303,7 +341,7 @@ private:
     void cancel_lower_checks();
     void switch_role(Role r);
     bool take_token();
-    void count_data(const SocketAddr& local, const SocketAddr& remote, size_t bytes, bool sent);
+    void count_data(const SocketAddr& local, const SocketAddr& remote, Transport transport, size_t bytes, bool sent);
     TimeDelta randomized_consent_interval();
     TimeDelta lite_disconnected_after() const;
 
@@ -325,6 +363,8 @@ private:
     bool remote_end_of_candidates_ = false;
 
     std::vector<SocketAddr> host_addresses_;
+    std::vector<SocketAddr> tcp_listeners_;
+    std::vector<IpAddr> tcp_active_ips_;
     std::vector<Local> locals_;
     std::vector<Remote> remotes_;
     std::vector<Candidate> mdns_;
@@ -346,6 +386,9 @@ private:
     std::optional<size_t> selected_;
     std::optional<Route> previous_route_; // kept for data during an ICE restart
     Timestamp mdns_deadline_ = Timestamp::plus_infinity();
+    /// The peer signalled an active TCP candidate and we listen: its connection may still come, so an empty or
+    /// failed check list does not mean failed before this.
+    Timestamp tcp_passive_deadline_ = Timestamp::plus_infinity();
     Timestamp next_consent_ = Timestamp::plus_infinity();
     Timestamp last_consent_response_ = Timestamp::minus_infinity();
     Timestamp consent_pending_since_ = Timestamp::plus_infinity();

@@ -16,6 +16,39 @@ std::string_view to_string(CandidateType t) {
     return "host";
 }
 
+std::string_view to_string(Transport t) { return t == Transport::Tcp ? "tcp" : "udp"; }
+
+std::string_view to_string(TcpType t) {
+    switch (t) {
+    case TcpType::Active: return "active";
+    case TcpType::Passive: return "passive";
+    case TcpType::So: return "so";
+    }
+    return "active";
+}
+
+uint32_t tcp_type_preference(CandidateType t) {
+    switch (t) {
+    case CandidateType::Host: return 90;
+    case CandidateType::PeerReflexive: return 80;
+    case CandidateType::ServerReflexive: return 65;
+    case CandidateType::Relayed: return 0;
+    }
+    return 0;
+}
+
+uint16_t tcp_local_preference(CandidateType type, TcpType tcp, uint16_t udp_local_preference) {
+    uint32_t direction = 0;
+    if (type == CandidateType::Host) direction = tcp == TcpType::Active ? 6 : tcp == TcpType::Passive ? 4 : 2;
+    else direction = tcp == TcpType::So ? 6 : tcp == TcpType::Active ? 4 : 2;
+    return static_cast<uint16_t>((direction << 13) + (udp_local_preference >> 3));
+}
+
+uint32_t tcp_candidate_priority(CandidateType type, TcpType tcp, uint16_t udp_local_preference, uint16_t component) {
+    return (tcp_type_preference(type) << 24) + (uint32_t{tcp_local_preference(type, tcp, udp_local_preference)} << 8) +
+           (256u - std::min<uint32_t>(component, 256));
+}
+
 uint32_t type_preference(CandidateType t) {
     switch (t) {
     case CandidateType::Host: return 126;
@@ -47,7 +80,12 @@ std::string Candidate::to_sdp() const {
     sdp::Candidate c;
     c.foundation = foundation.empty() ? "0" : foundation;
     c.component = component;
-    c.transport = sdp::CandidateTransport::Udp;
+    c.transport = is_tcp() ? sdp::CandidateTransport::Tcp : sdp::CandidateTransport::Udp;
+    if (is_tcp()) {
+        const TcpType t = tcp_type.value_or(TcpType::Passive);
+        c.tcp_type = t == TcpType::Active ? sdp::TcpType::Active : t == TcpType::Passive ? sdp::TcpType::Passive
+                                                                                           : sdp::TcpType::So;
+    }
     c.priority = priority;
     c.address = is_mdns() ? hostname : address.ip().to_string();
     c.port = address.port();
@@ -68,9 +106,16 @@ Result<Candidate> parse_candidate(std::string_view text) {
     auto parsed = sdp::parse_candidate(text);
     if (!parsed.ok()) return parsed.error();
     const sdp::Candidate& s = *parsed;
-    if (s.transport != sdp::CandidateTransport::Udp)
-        return make_error(ErrorCategory::NotSupportedError, "ice", "only UDP candidates are supported");
     Candidate c;
+    if (s.transport == sdp::CandidateTransport::Tcp) {
+        if (!s.tcp_type) return make_error(ErrorCategory::SyntaxError, "ice", "a TCP candidate without tcptype");
+        c.transport = Transport::Tcp;
+        c.tcp_type = *s.tcp_type == sdp::TcpType::Active    ? TcpType::Active
+                     : *s.tcp_type == sdp::TcpType::Passive ? TcpType::Passive
+                                                             : TcpType::So;
+    }
+    const bool active = c.tcp_type == TcpType::Active;
+    const uint16_t port = active ? kActiveTcpPort : s.port;
     c.foundation = s.foundation;
     c.component = s.component;
     c.priority = s.priority;
@@ -82,12 +127,12 @@ Result<Candidate> parse_candidate(std::string_view text) {
     }
     if (s.is_mdns()) {
         c.hostname = s.address;
-        c.address = SocketAddr(IpAddr::v4_any(), s.port); // the port is known, the address is not
+        c.address = SocketAddr(IpAddr::v4_any(), port); // the port is known, the address is not
     } else {
         auto ip = IpAddr::parse(s.address);
         if (!ip.ok()) return make_error(ErrorCategory::SyntaxError, "ice", "candidate address is not an IP literal");
-        if (s.port == 0) return make_error(ErrorCategory::SyntaxError, "ice", "candidate port 0");
-        c.address = SocketAddr(*ip, s.port);
+        if (port == 0) return make_error(ErrorCategory::SyntaxError, "ice", "candidate port 0");
+        c.address = SocketAddr(*ip, port);
         c.base = c.address;
     }
     if (s.related_address && s.related_port) {

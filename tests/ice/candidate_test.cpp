@@ -67,9 +67,11 @@ TEST_CASE("mDNS, TCP and malformed candidates") {
     CHECK(m->address.port() == 54321);
     CHECK(m->address.ip().is_unspecified());
     CHECK(m->to_sdp().find(".local 54321") != std::string::npos);
+    // TCP candidates (RFC 6544) are accepted since ICE-TCP; a tcp candidate without a tcptype is not.
     auto tcp = parse_candidate("candidate:1 1 tcp 2122260223 10.0.0.1 9 typ host tcptype active");
-    REQUIRE_FALSE(tcp.ok());
-    CHECK(tcp.error().category == ErrorCategory::NotSupportedError);
+    REQUIRE(tcp.ok());
+    CHECK(tcp->transport == Transport::Tcp);
+    CHECK_FALSE(parse_candidate("candidate:1 1 tcp 2122260223 10.0.0.1 9 typ host").ok());
     CHECK_FALSE(parse_candidate("candidate:1 1 udp 1 10.0.0.1 0 typ host").ok());
     CHECK_FALSE(parse_candidate("candidate:1 1 udp").ok());
     CHECK_FALSE(parse_candidate("candidate:1 1 udp 1 10.0.0.1 9 typ bogus").ok());
