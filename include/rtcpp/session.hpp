@@ -2,7 +2,8 @@
 // state, with no sockets, threads or clocks inside.
 //
 // The owner (rtcpp::PeerConnection's runtime, or your own event loop) does three things:
-//   1. tells the session which local UDP addresses it has bound (add_local_address), before the first offer/answer;
+//   1. tells the session which local UDP addresses it has bound (add_local_address), before the first offer/answer,
+//      and for ICE-TCP (RFC 6544) the TCP sockets it listens on (add_local_tcp_listener);
 //   2. feeds it every datagram those sockets receive, with the current time: handle_datagram(now, local, remote, ...),
 //      and calls handle_timeout(now) when the time poll_timeout() named has come;
 //   3. after every handle_* call and every command, drains the output: poll_transmit() until empty (send each datagram
@@ -139,8 +140,10 @@ struct Timeout {
 using Output = std::variant<Transmit, SessionEvent, Timeout>;
 
 /// A TCP connection the session asks its owner to keep for it (TURN over TCP or TLS: the TLS is inside the session,
-/// the owner moves plain TCP bytes). The owner connects (StreamConnect), writes StreamSend bytes in order, closes on
-/// StreamClose, and reports handle_stream_connected / handle_stream_data / handle_stream_closed.
+/// the owner moves plain TCP bytes; ICE-TCP from an active candidate: the session frames). The owner connects
+/// (StreamConnect), writes StreamSend bytes in order, closes on StreamClose, and reports handle_stream_connected /
+/// handle_stream_data / handle_stream_closed. Connections the owner accepts on an ICE-TCP listener are announced with
+/// handle_stream_accepted, which names them; from then on they are streams like the others.
 using StreamId = uint32_t;
 struct StreamConnect {
     StreamId stream = 0;
@@ -179,6 +182,11 @@ struct SessionStats {
     /// Candidate types of the selected pair: "host", "srflx", "prflx" or "relay" (empty until one is selected).
     std::string selected_local_type;
     std::string selected_remote_type;
+    /// Transport of the selected pair: "udp" or "tcp" (ICE-TCP), as W3C RTCIceCandidateStats.protocol.
+    std::string selected_protocol;
+    /// ICE-TCP connections the session refused or closed: over the cap, or whose first message was not an
+    /// authenticated STUN check (garbage).
+    uint64_t tcp_streams_refused = 0;
     std::optional<TimeDelta> rtt;
     uint64_t sctp_messages_sent = 0;
     uint64_t sctp_messages_received = 0;
@@ -194,6 +202,11 @@ public:
 
     /// A local UDP address the owner has bound; datagrams to send from it come out of poll_transmit.
     void add_local_address(const SocketAddr& local);
+    /// ICE-TCP (RFC 6544): a TCP socket the owner listens on. The session gathers a passive candidate there and an
+    /// active one (port 9) on its IP; connections the owner accepts there go to handle_stream_accepted, and for
+    /// active candidates the session asks for connections with StreamConnect. ICE messages and DTLS records travel
+    /// in RFC 4571 frames (2-byte length) that the session writes and reads: the owner moves plain bytes.
+    void add_local_tcp_listener(const SocketAddr& listen);
 
     // ---- JSEP ----
     Result<SessionDescription> create_offer();
@@ -228,6 +241,10 @@ public:
     std::optional<Transmit> poll_transmit();
     std::optional<SessionEvent> poll_event();
     void handle_stream_connected(Timestamp now, StreamId stream);
+    /// The owner accepted a TCP connection on the ICE-TCP listener `local` from `remote`. Returns the stream id the
+    /// session gave it, or nothing if refused (not a listener of ours, closed, too many unauthenticated
+    /// connections): then the owner closes the socket.
+    std::optional<StreamId> handle_stream_accepted(Timestamp now, const SocketAddr& local, const SocketAddr& remote);
     void handle_stream_data(Timestamp now, StreamId stream, std::span<const uint8_t> bytes);
     /// Connect failure, reset or end of stream.
     void handle_stream_closed(Timestamp now, StreamId stream);

@@ -5,6 +5,9 @@
 // TURN: each turn:/turns: server gets a TurnClient whose relayed address is an ICE "local socket" (the agent's relay
 // hook): agent transmits from that address go through the client, and what the client unwraps re-enters as if it
 // had arrived on that address.
+// ICE-TCP (RFC 6544): every TCP pair has its own stream (StreamConnect from an active candidate, or a connection the
+// owner accepted on a listener); the session frames what it sends (RFC 4571) and deframes what comes, so the agent,
+// DTLS and SCTP see whole messages as over UDP.
 // process() moves data between the layers until none of them has anything left to give.
 #include <rtcpp/session.hpp>
 
@@ -14,6 +17,8 @@
 #include "sctp/sctp_association.hpp"
 #include "sdp/negotiator.hpp"
 #include "stun/turn_client.hpp"
+
+#include "core/byte_reader.hpp"
 
 #include <rtcpp/log.hpp>
 #include <rtcpp/random.hpp>
@@ -168,6 +173,114 @@ struct Session::Impl {
     std::deque<StreamCommand> stream_commands;
     StreamId next_stream = 1;
 
+    // ICE-TCP connections, one per TCP pair.
+    struct IceStream {
+        SocketAddr local;  // the candidate: the listener (accepted) or ip:9 (active)
+        SocketAddr remote;
+        bool accepted = false;
+        bool connected = false;
+        bool authenticated = false; // an authenticated STUN message came over it
+        std::vector<uint8_t> out;   // framed bytes waiting for the connection
+        std::vector<uint8_t> in;    // an incomplete frame
+    };
+    static constexpr size_t kMaxIceStreams = 32;
+    static constexpr size_t kMaxPendingOut = 256 * 1024;
+    std::vector<SocketAddr> tcp_listeners;
+    std::map<StreamId, IceStream> ice_streams;
+
+    IceStream* ice_stream(StreamId id) {
+        auto it = ice_streams.find(id);
+        return it == ice_streams.end() ? nullptr : &it->second;
+    }
+
+    void close_ice_stream(StreamId id, bool tell_agent) {
+        auto it = ice_streams.find(id);
+        if (it == ice_streams.end()) return;
+        const SocketAddr local = it->second.local, remote = it->second.remote;
+        ice_streams.erase(it);
+        stream_commands.push_back(StreamClose{id});
+        if (tell_agent && agent) agent->handle_tcp_closed(now, local, remote);
+    }
+
+    /// An agent Transmit over TCP: framed onto the pair's stream, which an active candidate opens on first use.
+    void send_ice_tcp(const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
+        if (bytes.size() > 0xFFFF) return;
+        std::optional<StreamId> id;
+        for (auto& [sid, st] : ice_streams)
+            if (st.local == local && st.remote == remote) id = sid;
+        if (!id) {
+            const bool listener = std::find(tcp_listeners.begin(), tcp_listeners.end(), local) != tcp_listeners.end();
+            if (listener || ice_streams.size() >= kMaxIceStreams) return; // passive: no connection from that peer
+            id = next_stream++;
+            IceStream st;
+            st.local = local;
+            st.remote = remote;
+            ice_streams[*id] = std::move(st);
+            stream_commands.push_back(StreamConnect{*id, remote, local.ip()});
+        }
+        IceStream& st = ice_streams[*id];
+        std::vector<uint8_t> frame;
+        frame.reserve(bytes.size() + 2);
+        frame.push_back(static_cast<uint8_t>(bytes.size() >> 8));
+        frame.push_back(static_cast<uint8_t>(bytes.size() & 0xFF));
+        frame.insert(frame.end(), bytes.begin(), bytes.end());
+        ++stats.datagrams_sent;
+        stats.bytes_sent += frame.size();
+        if (st.connected) {
+            stream_commands.push_back(StreamSend{*id, std::move(frame)});
+        } else if (st.out.size() + frame.size() <= kMaxPendingOut) {
+            st.out.insert(st.out.end(), frame.begin(), frame.end());
+        }
+    }
+
+    /// Bytes from an ICE-TCP stream: whole RFC 4571 frames go to ICE and on; a partial one waits (at most 65537 bytes
+    /// are ever kept, since a length cannot say more than 65535).
+    void on_ice_stream_data(StreamId id, ByteView bytes) {
+        IceStream* st = ice_stream(id);
+        if (!st) return;
+        st->in.insert(st->in.end(), bytes.begin(), bytes.end());
+        size_t consumed = 0;
+        while (true) {
+            st = ice_stream(id);
+            if (!st) return; // closed as garbage while delivering
+            ByteReader r(ByteView(st->in).subspan(consumed));
+            const auto len = r.read_u16();
+            if (!len) break;
+            const auto body = r.read_bytes(*len);
+            if (!body) break;
+            consumed += 2 + *len;
+            const std::vector<uint8_t> message(body->begin(), body->end());
+            on_ice_frame(id, message);
+        }
+        if ((st = ice_stream(id))) st->in.erase(st->in.begin(), st->in.begin() + static_cast<std::ptrdiff_t>(consumed));
+    }
+
+    void on_ice_frame(StreamId id, ByteView message) {
+        IceStream& st = *ice_stream(id);
+        ++stats.datagrams_received;
+        stats.bytes_received += message.size() + 2;
+        const bool was_authenticated = st.authenticated;
+        // An indication needs no credentials: it proves nothing about the connection.
+        const bool indication = message.size() >= 2 && (message[0] & 0x01) == 0 && (message[1] & 0x10) != 0;
+        const SocketAddr local = st.local, remote = st.remote;
+        const ice::Input in = on_ice_datagram(local, remote, message, ice::Transport::Tcp);
+        IceStream* s2 = ice_stream(id);
+        if (!s2) return;
+        if (in == ice::Input::Stun && !indication) s2->authenticated = true;
+        // A connection to our listener must start with an authenticated check; anything else is not an ICE peer.
+        if (s2->accepted && !was_authenticated && !s2->authenticated) {
+            ++stats.tcp_streams_refused;
+            RTCPP_LOG(LogLevel::Debug, "pc", "ICE-TCP connection from " << remote.to_string() << " closed: no check");
+            close_ice_stream(id, false);
+        }
+    }
+
+    size_t unauthenticated_accepted() const {
+        size_t n = 0;
+        for (const auto& [id, st] : ice_streams) n += st.accepted && !st.authenticated ? 1 : 0;
+        return n;
+    }
+
     Relay* relay_by_stream(StreamId id) {
         for (auto& r : relays)
             if (r.stream == id) return &r;
@@ -246,6 +359,7 @@ struct Session::Impl {
         agent = std::make_unique<ice::Agent>(ac, random);
         local_candidates.clear();
         for (const auto& a : local_addresses) agent->add_host_address(a);
+        for (const auto& l : tcp_listeners) agent->add_host_tcp_listener(l);
         // Relays first: gathering must not be reported complete before the allocations are done.
         start_relays();
         update_relay_hold();
@@ -531,6 +645,10 @@ struct Session::Impl {
         }
         while (auto t = agent->poll_transmit()) {
             did = true;
+            if (t->transport == ice::Transport::Tcp) {
+                send_ice_tcp(t->local, t->remote, t->bytes);
+                continue;
+            }
             if (Relay* r = relays.empty() ? nullptr : relay_by_relayed(t->local)) {
                 RTCPP_LOG(LogLevel::Trace, "pc", "relay " << t->local.to_string() << " -> " << t->remote.to_string()
                                                           << " (" << t->bytes.size() << " bytes)");
@@ -690,29 +808,31 @@ struct Session::Impl {
         on_ice_datagram(local, remote, bytes);
     }
 
-    /// A datagram for ICE and what it demultiplexes to, arriving on a host socket or unwrapped by a TURN client.
-    void on_ice_datagram(const SocketAddr& local, const SocketAddr& remote, ByteView bytes) {
+    /// A datagram for ICE and what it demultiplexes to, arriving on a host socket, unwrapped by a TURN client, or
+    /// deframed from an ICE-TCP stream.
+    ice::Input on_ice_datagram(const SocketAddr& local, const SocketAddr& remote, ByteView bytes,
+                               ice::Transport transport = ice::Transport::Udp) {
         if (!agent) {
             ++stats.stun_dropped;
-            return;
+            return ice::Input::Dropped;
         }
-        const ice::Input in = agent->handle_datagram(now, local, remote, bytes);
-        if (in == ice::Input::Stun) return;
+        const ice::Input in = agent->handle_datagram(now, local, remote, bytes, transport);
+        if (in == ice::Input::Stun) return in;
         if (in == ice::Input::Dropped) {
             ++stats.stun_dropped;
             RTCPP_LOG(LogLevel::Debug, "pc", "STUN from " << remote.to_string() << " to " << local.to_string()
                                                           << " dropped by ICE (" << bytes.size() << " bytes)");
-            return;
+            return in;
         }
         if (bytes.empty()) {
             ++stats.datagrams_unknown;
-            return;
+            return in;
         }
         const uint8_t b = bytes[0];
         if (b >= 20 && b <= 63) {
-            if (!dtls || !from_selected(remote)) {
+            if (!dtls || !from_selected(remote, transport)) {
                 ++stats.dtls_dropped;
-                return;
+                return in;
             }
             dtls_started = true; // a server starts with the client's first flight
             dtls->handle_datagram(now, bytes);
@@ -721,16 +841,18 @@ struct Session::Impl {
         } else {
             ++stats.datagrams_unknown;
         }
+        return in;
     }
 
     /// DTLS is accepted only from the peer ICE selected, or, before the selection reaches us, from a pair whose
     /// check succeeded: never from an address nobody authenticated.
-    bool from_selected(const SocketAddr& remote) const {
+    bool from_selected(const SocketAddr& remote, ice::Transport transport = ice::Transport::Udp) const {
         if (auto r = agent->selected_route()) {
-            if (r->remote == remote) return true;
+            if (r->remote == remote && r->transport == transport) return true;
         }
         for (const auto& p : agent->pair_stats())
-            if (p.state == ice::PairState::Succeeded && p.remote.address == remote) return true;
+            if (p.state == ice::PairState::Succeeded && p.remote.address == remote && p.remote.transport == transport)
+                return true;
         return false;
     }
 
@@ -821,6 +943,17 @@ Result<std::unique_ptr<Session>> Session::create(const Configuration& config) {
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
+
+void Session::add_local_tcp_listener(const SocketAddr& listen) {
+    auto& m = *impl_;
+    for (const auto& a : m.tcp_listeners)
+        if (a == listen) return;
+    m.tcp_listeners.push_back(listen);
+    if (m.agent) {
+        m.agent->add_host_tcp_listener(listen);
+        m.process();
+    }
+}
 
 void Session::add_local_address(const SocketAddr& local) {
     auto& m = *impl_;
@@ -1105,6 +1238,8 @@ void Session::close() {
     // Over TCP the server frees the allocation when the connection closes anyway; the Refresh goes out first.
     for (auto& r : m.relays)
         if (r.stream) m.stream_commands.push_back(StreamClose{*r.stream});
+    // ICE-TCP: the last framed records were queued on the streams above; the owner flushes before closing.
+    while (!m.ice_streams.empty()) m.close_ice_stream(m.ice_streams.begin()->first, false);
     m.closed = true;
     m.set_signaling(SignalingState::Closed);
     if (m.ice_state != IceConnectionState::Closed) {
@@ -1146,6 +1281,11 @@ void Session::handle_stream_connected(Timestamp now, StreamId stream) {
     auto& m = *impl_;
     m.now = std::max(m.now, now);
     if (m.closed) return;
+    if (auto* st = m.ice_stream(stream)) {
+        st->connected = true;
+        if (!st->out.empty()) m.stream_commands.push_back(StreamSend{stream, std::move(st->out)});
+        st->out.clear();
+    }
     if (auto* r = m.relay_by_stream(stream)) {
         if (auto a = r->client->allocate(m.now); !a) {
             RTCPP_LOG(LogLevel::Warning, "pc", "TURN allocation not started: " << a.error().to_string());
@@ -1161,15 +1301,47 @@ void Session::handle_stream_data(Timestamp now, StreamId stream, std::span<const
     auto& m = *impl_;
     m.now = std::max(m.now, now);
     if (m.closed) return;
+    if (m.ice_stream(stream)) {
+        m.on_ice_stream_data(stream, bytes);
+        m.process();
+        return;
+    }
     m.stats.bytes_received += bytes.size();
     if (auto* r = m.relay_by_stream(stream)) r->client->handle_datagram(m.now, bytes);
     m.process();
+}
+
+std::optional<StreamId> Session::handle_stream_accepted(Timestamp now, const SocketAddr& local,
+                                                        const SocketAddr& remote) {
+    auto& m = *impl_;
+    m.now = std::max(m.now, now);
+    const bool ours = std::find(m.tcp_listeners.begin(), m.tcp_listeners.end(), local) != m.tcp_listeners.end();
+    // Unauthenticated connections are capped like the agent caps unknown STUN sources: a flood of connections gets
+    // no more than a few buffers.
+    if (m.closed || !ours || !m.agent || m.ice_streams.size() >= Impl::kMaxIceStreams ||
+        m.unauthenticated_accepted() >= 8) {
+        ++m.stats.tcp_streams_refused;
+        return std::nullopt;
+    }
+    const StreamId id = m.next_stream++;
+    Impl::IceStream st;
+    st.local = local;
+    st.remote = remote;
+    st.accepted = true;
+    st.connected = true;
+    m.ice_streams[id] = std::move(st);
+    return id;
 }
 
 void Session::handle_stream_closed(Timestamp now, StreamId stream) {
     auto& m = *impl_;
     m.now = std::max(m.now, now);
     if (m.closed) return;
+    if (auto it = m.ice_streams.find(stream); it != m.ice_streams.end()) {
+        const SocketAddr local = it->second.local, remote = it->second.remote;
+        m.ice_streams.erase(it);
+        if (m.agent) m.agent->handle_tcp_closed(m.now, local, remote);
+    }
     if (auto* r = m.relay_by_stream(stream)) r->client->handle_disconnected(m.now);
     m.process();
 }
@@ -1219,6 +1391,7 @@ SessionStats Session::stats() const {
             s.selected_remote = p->remote.address;
             s.selected_local_type = std::string(ice::to_string(p->local.type));
             s.selected_remote_type = std::string(ice::to_string(p->remote.type));
+            s.selected_protocol = std::string(ice::to_string(p->local.transport));
             s.rtt = p->current_rtt;
         }
     }
