@@ -57,6 +57,12 @@ struct Configuration {
     std::optional<IpAddr> bind_address;
     uint16_t port_range_begin = 0;
     uint16_t port_range_end = 0;
+    /// Runtime only (PeerConnection): ICE-TCP (RFC 6544). Listens on a TCP port (any free one) on every address a UDP
+    /// socket is bound to, and gathers a passive candidate there and an active one (port 9): connections where UDP
+    /// is blocked. Off by default, unlike browsers (Chromium gathers TCP candidates; UDP wins on priority when both
+    /// work), since it opens listening ports an embedder should choose to have. A Session's owner calls
+    /// Session::add_local_tcp_listener instead.
+    bool ice_tcp = false;
 };
 
 } // namespace rtcpp

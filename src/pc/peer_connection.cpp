@@ -8,9 +8,12 @@
 #include "runtime/driver.hpp"
 #include "runtime/event_loop.hpp"
 #include "runtime/tcp_connection.hpp"
+#include "runtime/tcp_listener.hpp"
 #include "runtime/udp_socket.hpp"
 
 #include <rtcpp/log.hpp>
+
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -47,8 +50,9 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
     std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;
     std::function<void()> on_negotiation_needed;
 
-    // TCP connections the session asked for (TURN over TCP/TLS).
+    // TCP connections the session asked for (TURN over TCP/TLS, ICE-TCP active) or accepted (ICE-TCP passive).
     std::map<StreamId, std::unique_ptr<runtime::TcpConnection>> streams;
+    std::vector<std::unique_ptr<runtime::TcpListener>> listeners;
 
     bool queue_mode = false;
     std::mutex queue_mutex;
@@ -112,30 +116,9 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
             if (!command) return;
             if (auto* c = std::get_if<StreamConnect>(&*command)) {
                 const StreamId id = c->stream;
-                std::weak_ptr<Impl> weak = shared_from_this();
-                runtime::TcpConnection::Callbacks cb;
-                cb.on_connected = [weak, id] {
-                    auto self = weak.lock();
-                    if (!self || !self->session) return;
-                    self->session->handle_stream_connected(runtime::monotonic_now(), id);
-                    self->after_stream_input();
-                };
-                cb.on_data = [weak, id](std::span<const uint8_t> bytes) {
-                    auto self = weak.lock();
-                    if (!self || !self->session) return;
-                    self->session->handle_stream_data(runtime::monotonic_now(), id, bytes);
-                    self->after_stream_input();
-                };
-                cb.on_closed = [weak, id](const std::string& reason) {
-                    auto self = weak.lock();
-                    if (!self || !self->session) return;
-                    RTCPP_LOG(LogLevel::Debug, "pc", "TURN stream " << id << ": " << reason);
-                    self->session->handle_stream_closed(runtime::monotonic_now(), id);
-                    self->after_stream_input();
-                };
-                auto conn = runtime::TcpConnection::connect(*loop, c->remote, c->local_ip, std::move(cb));
+                auto conn = runtime::TcpConnection::connect(*loop, c->remote, c->local_ip, stream_callbacks(id));
                 if (!conn) {
-                    RTCPP_LOG(LogLevel::Warning, "pc", "TURN stream: " << conn.error().to_string());
+                    RTCPP_LOG(LogLevel::Warning, "pc", "stream: " << conn.error().to_string());
                     session->handle_stream_closed(runtime::monotonic_now(), id);
                     continue;
                 }
@@ -146,6 +129,52 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
                 if (auto it = streams.find(cl->stream); it != streams.end()) it->second->close(true);
             }
         }
+    }
+
+    runtime::TcpConnection::Callbacks stream_callbacks(StreamId id) {
+        std::weak_ptr<Impl> weak = shared_from_this();
+        runtime::TcpConnection::Callbacks cb;
+        cb.on_connected = [weak, id] {
+            auto self = weak.lock();
+            if (!self || !self->session) return;
+            self->session->handle_stream_connected(runtime::monotonic_now(), id);
+            self->after_stream_input();
+        };
+        cb.on_data = [weak, id](std::span<const uint8_t> bytes) {
+            auto self = weak.lock();
+            if (!self || !self->session) return;
+            self->session->handle_stream_data(runtime::monotonic_now(), id, bytes);
+            self->after_stream_input();
+        };
+        cb.on_closed = [weak, id](const std::string& reason) {
+            auto self = weak.lock();
+            if (!self || !self->session) return;
+            RTCPP_LOG(LogLevel::Debug, "pc", "stream " << id << ": " << reason);
+            self->session->handle_stream_closed(runtime::monotonic_now(), id);
+            self->after_stream_input();
+        };
+        return cb;
+    }
+
+    /// ICE-TCP: a connection accepted on `listener`; the session names it or refuses it.
+    void on_accepted(int fd, const SocketAddr& listener, const SocketAddr& remote) {
+        if (!session) {
+            ::close(fd);
+            return;
+        }
+        auto id = session->handle_stream_accepted(runtime::monotonic_now(), listener, remote);
+        if (!id) {
+            ::close(fd);
+            after_stream_input();
+            return;
+        }
+        auto conn = runtime::TcpConnection::adopt(*loop, fd, stream_callbacks(*id));
+        if (!conn) {
+            session->handle_stream_closed(runtime::monotonic_now(), *id);
+        } else {
+            streams[*id] = std::move(conn.value());
+        }
+        after_stream_input();
     }
 
     void collect() {
@@ -234,6 +263,7 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
         }
         // Sockets and protocol state go now, on the loop thread (usrsctp is single-threaded). Events already
         // collected are still delivered.
+        listeners.clear();
         driver.reset();
         session.reset();
     }
@@ -284,10 +314,31 @@ Result<std::unique_ptr<PeerConnection>> PeerConnection::create(const Configurati
     impl->loop->run_sync([&] {
         impl->driver = std::make_unique<runtime::Driver>(*impl->loop, *impl);
         for (auto& s : sockets) {
-            impl->addresses.push_back(s.local_address());
-            impl->session->add_local_address(s.local_address());
+            const SocketAddr local = s.local_address();
+            impl->addresses.push_back(local);
+            impl->session->add_local_address(local);
             auto r = impl->driver->add_socket(std::move(s));
             if (!r) setup = r;
+            if (!config.ice_tcp) continue;
+            std::weak_ptr<Impl> weak = impl;
+            std::shared_ptr<SocketAddr> where = std::make_shared<SocketAddr>();
+            auto l = runtime::TcpListener::listen(*impl->loop, SocketAddr(local.ip(), 0),
+                                                  [weak, where](int fd, const SocketAddr& remote) {
+                                                      auto self = weak.lock();
+                                                      if (!self) {
+                                                          ::close(fd);
+                                                          return;
+                                                      }
+                                                      self->on_accepted(fd, *where, remote);
+                                                  });
+            if (!l) {
+                RTCPP_LOG(LogLevel::Warning, "pc", "no ICE-TCP listener on " << local.ip().to_string() << ": "
+                                                                             << l.error().to_string());
+                continue;
+            }
+            *where = l.value()->local_address();
+            impl->session->add_local_tcp_listener(*where);
+            impl->listeners.push_back(std::move(l.value()));
         }
     });
     if (!setup) return setup.error();

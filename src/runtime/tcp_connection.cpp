@@ -56,6 +56,21 @@ Result<std::unique_ptr<TcpConnection>> TcpConnection::connect(EventLoop& loop, c
     return c;
 }
 
+Result<std::unique_ptr<TcpConnection>> TcpConnection::adopt(EventLoop& loop, int fd, Callbacks callbacks) {
+    std::unique_ptr<TcpConnection> c(new TcpConnection(loop, fd, std::move(callbacks)));
+    c->connected_ = true;
+    c->writable_interest_ = false;
+    TcpConnection* self = c.get();
+    std::weak_ptr<bool> alive = c->alive_;
+    if (auto w = loop.watch(fd, false, [self, alive] {
+            if (alive.lock()) self->on_ready();
+        });
+        !w) {
+        return w.error(); // the destructor closes fd
+    }
+    return c;
+}
+
 TcpConnection::TcpConnection(EventLoop& loop, int fd, Callbacks callbacks)
     : loop_(loop), fd_(fd), callbacks_(std::move(callbacks)) {}
 

@@ -30,6 +30,8 @@ public:
     /// there and may destroy the connection.
     static Result<std::unique_ptr<TcpConnection>> connect(EventLoop& loop, const SocketAddr& remote,
                                                           std::optional<IpAddr> local_ip, Callbacks callbacks);
+    /// Takes over an accepted, connected, non-blocking socket (a TcpListener's). on_connected is not called.
+    static Result<std::unique_ptr<TcpConnection>> adopt(EventLoop& loop, int fd, Callbacks callbacks);
     ~TcpConnection();
     TcpConnection(const TcpConnection&) = delete;
     TcpConnection& operator=(const TcpConnection&) = delete;
