@@ -1,6 +1,8 @@
 // A sequence of datagrams and timer ticks fed to an ICE agent. The input is split into chunks:
 //   [u16 length][u8 flags][u8 delay_ms][length bytes]
-// flags: bits 0-1 pick the source address, bit 2 the local socket, bit 5 answers the agent's last request with a
+// flags: bits 0-1 pick the source address, bit 2 the local socket, bit 3 ICE-TCP (with mode bit 5: the chunk
+// arrives over TCP on the passive listener or the active candidate, and an empty chunk closes that connection), bit 5
+// answers the agent's last request with a
 // success response signed with the peer's key, bit 6 re-signs the chunk (if it parses as STUN) with the peer's key,
 // bit 7 with the agent's own key, so the fuzzer reaches the logic behind the integrity checks.
 #include "ice/agent.hpp"
@@ -47,6 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                             SocketAddr(IpAddr::v4(203, 0, 113, 5), 40000), kRemotes[3]);
     agent.set_remote_credentials(kRemoteCreds);
     (void)agent.add_remote_candidate("candidate:1 1 udp 2130706431 10.0.0.2 6000 typ host");
+    const SocketAddr tcp_listener(IpAddr::v4(10, 0, 0, 1), 5001);
+    const SocketAddr tcp_active(IpAddr::v4(10, 0, 0, 1), kActiveTcpPort);
+    const bool tcp = (mode & 32) != 0;
+    if (tcp) {
+        agent.add_host_tcp_listener(tcp_listener);
+        (void)agent.add_remote_candidate("candidate:2 1 tcp 1518214911 10.0.0.2 6001 typ host tcptype passive");
+        (void)agent.add_remote_candidate("candidate:3 1 tcp 1518280447 10.0.0.3 9 typ host tcptype active");
+    }
     if (mode & 16) agent.end_of_remote_candidates();
 
     Timestamp now = Timestamp::zero();
@@ -83,16 +93,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 resp.add_xor_address(stun::attr::XorMappedAddress, last_request->local);
                 agent.handle_datagram(now, last_request->local, last_request->remote,
                                       resp.encode(stun::short_term_key(kRemoteCreds.pwd),
-                                                  stun::IntegrityAlgorithm::Sha1, true));
+                                                  stun::IntegrityAlgorithm::Sha1, true),
+                                      last_request->transport);
             }
             last_request.reset();
         }
-        if (*flags & 0x80) {
-            agent.handle_datagram(now, to, from, resign(chunk, kLocalCreds.pwd));
+        const bool over_tcp = tcp && (*flags & 0x08);
+        const Transport transport = over_tcp ? Transport::Tcp : Transport::Udp;
+        const SocketAddr& at = over_tcp ? ((*flags & 0x04) ? tcp_active : tcp_listener) : to;
+        if (over_tcp && chunk.empty()) {
+            agent.handle_tcp_closed(now, at, from);
+        } else if (*flags & 0x80) {
+            agent.handle_datagram(now, at, from, resign(chunk, kLocalCreds.pwd), transport);
         } else if (*flags & 0x40) {
-            agent.handle_datagram(now, to, from, resign(chunk, kRemoteCreds.pwd));
+            agent.handle_datagram(now, at, from, resign(chunk, kRemoteCreds.pwd), transport);
         } else {
-            agent.handle_datagram(now, to, from, chunk);
+            agent.handle_datagram(now, at, from, chunk, transport);
         }
         drain();
         if (*flags & 0x10) {
