@@ -108,7 +108,7 @@ for rtt in "${RTTS[@]}"; do
     fi
     printf 'rtt%s_rtcpp_throughput %.1f MB/s\n' "$rtt" "$mbps"
     printf 'rtt%s_rtcpp_transfer_time %.1f s\n' "$rtt" "$secs"
-    printf 'rtt%s_rtcpp_vs_tcp %.0f %%\n' "$rtt" "$(awk "BEGIN{print $tcp>0 ? 100*$mbps/$tcp : 0}")"
+    printf 'rtt%s_rtcpp_vs_tcp %.0f %%\n' "$rtt" "$(awk "BEGIN{print ($tcp > 0) ? 100 * $mbps / $tcp : 0}")"
 
     # Where packets were lost on the path, if anywhere (cumulative over TCP and rtcpp).
     echo "# path: tun tx dropped $(ip -n "$NR" -s link show dly | awk '/TX:/{getline; print $4}')," \
