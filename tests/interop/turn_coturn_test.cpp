@@ -596,9 +596,14 @@ void start_relayed(RelayedPair& p, const rtcpp::Configuration& ca, const rtcpp::
     auto* pa = p.a.get();
     auto* pb = p.b.get();
     auto signal = [&p](rtcpp::PeerConnection* to, std::vector<rtcpp::IceCandidate>& early, rtcpp::IceCandidate c) {
-        std::lock_guard l(p.m);
-        if (p.negotiated) (void)to->add_ice_candidate(c);
-        else early.push_back(std::move(c));
+        {
+            std::lock_guard l(p.m);
+            if (!p.negotiated) {
+                early.push_back(std::move(c));
+                return;
+            }
+        }
+        (void)to->add_ice_candidate(c);
     };
     pa->on_local_candidate([=, &p](const rtcpp::IceCandidate& c) { signal(pb, p.early_for_b, c); });
     pb->on_local_candidate([=, &p](const rtcpp::IceCandidate& c) { signal(pa, p.early_for_a, c); });
@@ -643,10 +648,16 @@ void start_relayed(RelayedPair& p, const rtcpp::Configuration& ca, const rtcpp::
     REQUIRE(answer);
     REQUIRE(pb->set_local_description(*answer));
     REQUIRE(pa->set_remote_description(*answer));
-    std::lock_guard l(p.m);
-    p.negotiated = true;
-    for (const auto& c : p.early_for_a) (void)pa->add_ice_candidate(c);
-    for (const auto& c : p.early_for_b) (void)pb->add_ice_candidate(c);
+    std::vector<rtcpp::IceCandidate> early_a, early_b;
+    {
+        // Never call into a PeerConnection under this lock: its callbacks (on the loop thread) take it too.
+        std::lock_guard l(p.m);
+        p.negotiated = true;
+        early_a.swap(p.early_for_a);
+        early_b.swap(p.early_for_b);
+    }
+    for (const auto& c : early_a) (void)pa->add_ice_candidate(c);
+    for (const auto& c : early_b) (void)pb->add_ice_candidate(c);
 }
 
 void check_relayed_echo(const std::string& url) {
