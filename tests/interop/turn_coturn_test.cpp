@@ -582,6 +582,11 @@ rtcpp::Configuration relay_only(const std::string& url, const std::string& passw
     c.bind_address = IpAddr::v4_loopback();
     c.ice_transport_policy = rtcpp::IceTransportPolicy::Relay;
     c.ice_servers.push_back(rtcpp::IceServer{{url}, kUser, password});
+    // Client ports above the ephemeral range and never reused within the run: coturn answers an Allocate from a
+    // 5-tuple it has just deallocated with 437 (allocation mismatch).
+    static int next_block = 0;
+    c.port_range_begin = static_cast<uint16_t>(61000 + (next_block++ % 500) * 8);
+    c.port_range_end = static_cast<uint16_t>(c.port_range_begin + 7);
     return c;
 }
 
