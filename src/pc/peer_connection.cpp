@@ -126,7 +126,11 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
             } else if (auto* snd = std::get_if<StreamSend>(&*command)) {
                 if (auto it = streams.find(snd->stream); it != streams.end()) it->second->send(snd->bytes);
             } else if (auto* cl = std::get_if<StreamClose>(&*command)) {
-                if (auto it = streams.find(cl->stream); it != streams.end()) it->second->close(true);
+                if (auto it = streams.find(cl->stream); it != streams.end()) {
+                    it->second->close(true);
+                    // Done unless bytes are still being flushed: refused ICE-TCP connections must not pile up.
+                    if (!it->second->connected() || it->second->queued_bytes() == 0) streams.erase(it);
+                }
             }
         }
     }

@@ -155,10 +155,17 @@ void run_inside() {
     REQUIRE(wait_for([&] { return p.open.load(); }, std::chrono::seconds(15)));
     const double setup_ms = std::chrono::duration<double, std::milli>(p.opened - p.started).count();
     MESSAGE("ICE-TCP with UDP blocked: channel open " << setup_ms << " ms after createOffer");
+    uint16_t passive_port = 0;
     {
         std::lock_guard l(p.m);
         bool passive = false, active = false;
         for (const auto& s : a_candidates) {
+            if (s.find(" tcp ") != std::string::npos && s.find("tcptype passive") != std::string::npos) {
+                // "candidate:F 1 tcp PRIO 127.0.0.1 PORT typ host tcptype passive"
+                const auto typ = s.find(" typ ");
+                const auto sp = s.rfind(' ', typ - 1);
+                passive_port = static_cast<uint16_t>(std::stoi(s.substr(sp + 1, typ - sp - 1)));
+            }
             passive |= s.find(" tcp ") != std::string::npos && s.find("tcptype passive") != std::string::npos;
             active |= s.find(" tcp ") != std::string::npos && s.find(" 9 typ host tcptype active") != std::string::npos;
         }
@@ -178,8 +185,26 @@ void run_inside() {
     }
     REQUIRE(wait_for([&] { return p.echoed.load() == 200; }, std::chrono::seconds(15)));
     CHECK(p.echoed_bytes.load() == sent);
-    // Nothing went over UDP: the datagrams the sessions sent (UDP checks) were all dropped by the rule, and still
-    // the channel carried every byte.
+    // A connection to the listener that does not speak ICE is closed by the peer (and the peer keeps working).
+    REQUIRE(passive_port != 0);
+    const int raw = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(passive_port);
+    REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    const uint8_t junk[] = {0x00, 0x04, 'j', 'u', 'n', 'k'};
+    REQUIRE(::send(raw, junk, sizeof junk, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof junk));
+    pollfd pr{raw, POLLIN, 0};
+    REQUIRE(::poll(&pr, 1, 3000) == 1);
+    uint8_t buf[16];
+    CHECK(::recv(raw, buf, sizeof buf, 0) <= 0); // end of stream (or reset): closed
+    ::close(raw);
+    CHECK(pa->stats().tcp_streams_refused >= 1);
+    const size_t before = p.echoed.load();
+    const uint8_t one[] = {1, 2, 3};
+    REQUIRE(p.channel->send(std::span<const uint8_t>(one)));
+    CHECK(wait_for([&] { return p.echoed.load() == before + 1; }, std::chrono::seconds(5)));
     pa->close();
     pb->close();
 }
