@@ -38,6 +38,7 @@ struct TcpHarness {
     uint16_t next_port = 45000;
     size_t chunk = 1; // deliver stream bytes in chunks of 1, 2, 3, ... bytes (cycling) to exercise deframing
     size_t udp_dropped = 0;
+    bool udp_works = false;
     std::vector<std::pair<int, StreamId>> closed_by_session;
 
     explicit TcpHarness(bool listen_a = true, bool listen_b = true) {
@@ -88,7 +89,11 @@ struct TcpHarness {
             Session& s = *p[i].s;
             while (auto t = s.poll_transmit()) {
                 did = true;
-                ++udp_dropped;
+                const int peer = 1 - i;
+                if (udp_works && t->remote == SocketAddr(peer == 0 ? kIpA : kIpB, 5000))
+                    p[peer].s->handle_datagram(now, t->remote, t->local, t->bytes);
+                else
+                    ++udp_dropped;
             }
             while (auto c = s.poll_stream()) {
                 did = true;
@@ -201,6 +206,18 @@ TEST_CASE("ICE-TCP: two Sessions with UDP dropped connect over TCP and echo on a
     // One TCP connection carries everything (the one ICE selected); none was closed.
     CHECK(h.pipes.size() >= 1);
     CHECK(h.closed_by_session.empty());
+}
+
+TEST_CASE("ICE-TCP: when UDP works too, the Sessions select UDP") {
+    TcpHarness h;
+    h.udp_works = true;
+    REQUIRE(h.a().create_data_channel("x").ok());
+    h.negotiate();
+    REQUIRE(h.run_until([&] { return h.a().connection_state() == PeerConnectionState::Connected &&
+                                     h.b().connection_state() == PeerConnectionState::Connected; },
+                        TimeDelta::seconds(10)));
+    CHECK(h.a().stats().selected_protocol == "udp");
+    CHECK(h.b().stats().selected_protocol == "udp");
 }
 
 TEST_CASE("ICE-TCP: without TCP on one side and UDP dropped, ICE fails instead of waiting forever") {
