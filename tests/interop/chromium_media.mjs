@@ -1,0 +1,533 @@
+// rtcpp <-> headless Chromium audio and video (issue 6). Run inside a private network namespace:
+//   netns-setup.sh node chromium_media.mjs PATH/TO/rtcpp-peer
+// Cases:
+//  - Chromium offers its fake camera + microphone (sendonly) to `rtcpp-peer --listen --media recv --record DIR`:
+//    rtcpp decodes (libvpx, libopus) at least 90 % of the video frames Chromium's outbound-rtp says it sent, with no
+//    decode error, and some audio; the recorded IVF/WAV files hold what was received. VP8, VP9, and a three-rid
+//    simulcast offer (frames counted per rid when rtcpp-peer prints them).
+//  - Chromium offers recvonly audio+video to `rtcpp-peer --listen --media testsrc`: Chromium's inbound-rtp video
+//    framesDecoded reaches 90 % of what rtcpp says it sent, audio totalSamplesReceived grows, within 10 s. VP8, VP9.
+//  - rtcpp offers (`rtcpp-peer --connect URL --media testsrc`) to Chromium, which answers with its own camera and
+//    microphone added: the same checks on Chromium's side, and on rtcpp's side if rtcpp offered to receive too.
+// rtcpp-peer prints at exit: `media: video frames received N decoded N errors N; audio frames received M decoded M
+// errors M; sent video F audio A`. ONLY=substring runs the matching cases; DURATION=seconds (default 8).
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const peerBin = process.argv[2];
+if (!peerBin || !fs.existsSync(peerBin)) {
+  console.error('usage: node chromium_media.mjs PATH/TO/rtcpp-peer');
+  process.exit(2);
+}
+const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromiumBin)) {
+  console.error(`Chromium not found at ${chromiumBin} (Debian package "chromium"; scripts/install-deps.sh interop)`);
+  process.exit(2);
+}
+const DURATION = Number(process.env.DURATION || 8);
+
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required'];
+
+let failures = 0;
+const results = [];
+const figures = [];
+function check(cond, what) {
+  if (!cond) {
+    failures++;
+    console.error(`FAIL: ${what}`);
+  } else {
+    console.log(`ok: ${what}`);
+  }
+  results.push({ ok: !!cond, what });
+}
+function figure(line) {
+  console.log(`  ${line}`);
+  figures.push(line);
+}
+
+const summaryRe = /media: video frames received (\d+) decoded (\d+) errors (\d+); audio frames received (\d+) decoded (\d+) errors (\d+); sent video (\d+) audio (\d+)/;
+function parseSummary(text) {
+  const m = summaryRe.exec(text);
+  if (!m) return null;
+  const n = m.slice(1).map(Number);
+  return {
+    video: { received: n[0], decoded: n[1], errors: n[2] },
+    audio: { received: n[3], decoded: n[4], errors: n[5] },
+    sent: { video: n[6], audio: n[7] },
+  };
+}
+// Frames per simulcast layer, printed by rtcpp-peer before the summary:
+// `media: rid q video frames received N decoded N errors N (WxH)`.
+function parseRids(text) {
+  const out = {};
+  const re = /media: rid (\S+) video frames received (\d+) decoded (\d+) errors (\d+)(?: \((\d+)x(\d+)\))?/g;
+  for (let m; (m = re.exec(text));) {
+    out[m[1]] = { received: Number(m[2]), decoded: Number(m[3]), errors: Number(m[4]), width: Number(m[5] || 0),
+      height: Number(m[6] || 0), line: m[0] };
+  }
+  return out;
+}
+
+function startPeer(args) {
+  const p = spawn(peerBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.summaryAt = null;
+  const onData = (d) => {
+    out += d;
+    if (p.summaryAt === null && summaryRe.test(out)) p.summaryAt = Date.now();
+  };
+  p.stdout.on('data', onData);
+  p.stderr.on('data', onData);
+  p.output = () => out;
+  p.exitCode_ = null;
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => { p.exitCode_ = code === null ? sig : code; p.exitAt = Date.now(); r(code); }));
+  return p;
+}
+async function stopPeer(p) {
+  if (p.exitCode_ !== null) return;
+  p.kill('SIGTERM');
+  if (await Promise.race([p.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))])) return;
+  p.kill('SIGKILL');
+  await p.exited;
+}
+const within = (promise, ms) => Promise.race([promise.then(() => true), new Promise((r) => setTimeout(() => r(false), ms))]);
+
+async function waitHttp(port, deadlineMs = 5000) {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const ok = await new Promise((r) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => { res.resume(); r(true); });
+      req.on('error', () => r(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+// The m-section of `kind` in an SDP (first one), or ''.
+function section(sdp, kind) {
+  const parts = sdp.split(/\r?\n(?=m=)/);
+  return parts.find((p) => p.startsWith(`m=${kind}`)) || '';
+}
+function direction(sec) {
+  const m = /a=(sendrecv|sendonly|recvonly|inactive)/.exec(sec);
+  return m ? m[1] : 'sendrecv';
+}
+// The codec an answer picked for an m-section: the first payload type's rtpmap name.
+function firstCodec(sec) {
+  const m = /^m=\S+ \d+ \S+ (\d+)/.exec(sec);
+  if (!m) return null;
+  const r = new RegExp(`a=rtpmap:${m[1]} ([^/\\r\\n]+)`).exec(sec);
+  return r ? r[1] : null;
+}
+
+// IVF: 32-byte header ("DKIF", version, header size, fourcc, ...), then frames with a 12-byte header each.
+function ivfInfo(file) {
+  const b = fs.readFileSync(file);
+  if (b.length < 32 || b.toString('latin1', 0, 4) !== 'DKIF') return { ok: false, frames: 0 };
+  const fourcc = b.toString('latin1', 8, 12);
+  const width = b.readUInt16LE(12);
+  const height = b.readUInt16LE(14);
+  let off = b.readUInt16LE(6);
+  let frames = 0;
+  let complete = true;
+  while (off + 12 <= b.length) {
+    const size = b.readUInt32LE(off);
+    if (off + 12 + size > b.length) { complete = false; break; }
+    off += 12 + size;
+    frames++;
+  }
+  return { ok: true, fourcc, width, height, frames, complete };
+}
+function wavInfo(file) {
+  const b = fs.readFileSync(file);
+  if (b.length < 44 || b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WAVE') return { ok: false };
+  // Walk the chunks for "fmt " and "data".
+  let off = 12;
+  const info = { ok: true, dataBytes: 0 };
+  while (off + 8 <= b.length) {
+    const id = b.toString('latin1', off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') {
+      info.channels = b.readUInt16LE(off + 10);
+      info.rate = b.readUInt32LE(off + 12);
+      info.bits = b.readUInt16LE(off + 22);
+    } else if (id === 'data') {
+      info.dataBytes = Math.min(size, b.length - off - 8);
+      break;
+    }
+    off += 8 + size + (size & 1);
+  }
+  info.seconds = info.rate && info.channels && info.bits ? info.dataBytes / (info.rate * info.channels * info.bits / 8) : 0;
+  return info;
+}
+function listFiles(dir) {
+  const out = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else out.push(p); } };
+  if (fs.existsSync(dir)) walk(dir);
+  return out;
+}
+
+// Browser-side helpers, evaluated in every page.
+const pageLib = `
+window.mt = {
+  samples: [],
+  timer: null,
+  async waitGathering(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return;
+    await new Promise((r) => { pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); }); setTimeout(r, ms); });
+  },
+  async waitConnected(pc, ms) {
+    for (const end = Date.now() + ms; pc.connectionState !== 'connected' && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    return pc.connectionState;
+  },
+  // Puts codecs whose mimeType is video/<name> first (keeping rtx/red/fec after them).
+  prefer(transceiver, name) {
+    if (!name) return;
+    const caps = RTCRtpReceiver.getCapabilities('video').codecs;
+    const want = 'video/' + name.toLowerCase();
+    const first = caps.filter((c) => c.mimeType.toLowerCase() === want);
+    const rest = caps.filter((c) => c.mimeType.toLowerCase() !== want);
+    transceiver.setCodecPreferences([...first, ...rest]);
+  },
+  attach(track) {
+    const el = document.createElement(track.kind);
+    el.muted = true;
+    el.autoplay = true;
+    el.playsInline = true;
+    el.srcObject = new MediaStream([track]);
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+  },
+  async snapshot(pc) {
+    const st = await pc.getStats();
+    const codecs = {};
+    st.forEach((r) => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
+    const rec = { t: Date.now(), out: {}, inb: {} };
+    st.forEach((r) => {
+      if (r.type === 'outbound-rtp') {
+        rec.out[r.kind + (r.rid ? ':' + r.rid : '')] = { framesSent: r.framesSent, framesEncoded: r.framesEncoded,
+          packetsSent: r.packetsSent, codec: codecs[r.codecId], width: r.frameWidth, height: r.frameHeight,
+          fps: r.framesPerSecond, rid: r.rid, limitation: r.qualityLimitationReason, active: r.active };
+      } else if (r.type === 'inbound-rtp') {
+        rec.inb[r.kind] = { framesDecoded: r.framesDecoded, framesReceived: r.framesReceived, framesDropped: r.framesDropped,
+          keyFramesDecoded: r.keyFramesDecoded, totalSamplesReceived: r.totalSamplesReceived, packetsReceived: r.packetsReceived,
+          packetsLost: r.packetsLost, nackCount: r.nackCount, pliCount: r.pliCount, codec: codecs[r.codecId],
+          width: r.frameWidth, height: r.frameHeight };
+      }
+    });
+    return rec;
+  },
+  start(pc, ms = 200) {
+    this.samples = [];
+    this.timer = setInterval(async () => { this.samples.push(await this.snapshot(pc)); }, ms);
+  },
+  async finish(pc) {
+    clearInterval(this.timer);
+    const last = await this.snapshot(pc);
+    return { samples: this.samples, last };
+  },
+};
+`;
+
+const sumVideo = (rec, field) => Object.entries(rec.out).filter(([k]) => k.startsWith('video')).reduce((a, [, v]) => a + (v[field] || 0), 0);
+// The last sample taken no later than `t`.
+function sampleAt(samples, t) {
+  let best = null;
+  for (const s of samples) if (s.t <= t) best = s;
+  return best;
+}
+
+// Chromium sends (sendonly offer) to rtcpp-peer --listen --media recv --record DIR.
+async function chromiumSends(context, c) {
+  const recordDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-record-'));
+  const peer = startPeer(['--listen', `127.0.0.1:${c.port}`, '--media', 'recv', '--record', recordDir,
+    '--duration', String(DURATION), '--timeout', String(DURATION + 30)]);
+  const page = await context.newPage();
+  try {
+    check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
+    await page.goto(`http://127.0.0.1:${c.port}/`);
+    await page.evaluate(pageLib);
+    const r = await page.evaluate(async ({ codec, simulcast }) => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
+        video: simulcast ? { width: 1280, height: 720 } : { width: 640, height: 480 } });
+      const pc = new RTCPeerConnection();
+      window.pc = pc;
+      pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+      const init = { direction: 'sendonly', streams: [stream] };
+      if (simulcast) init.sendEncodings = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }];
+      const vt = pc.addTransceiver(stream.getVideoTracks()[0], init);
+      window.mt.prefer(vt, codec);
+      const t0 = Date.now();
+      await pc.setLocalDescription(await pc.createOffer());
+      await window.mt.waitGathering(pc, 1500);
+      const offer = pc.localDescription.sdp;
+      const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+      const answer = await res.text();
+      if (res.status !== 201) return { status: res.status, offer, answer };
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      const state = await window.mt.waitConnected(pc, 10000);
+      window.mt.start(pc);
+      return { status: res.status, offer, answer, state, setupMs: Date.now() - t0 };
+    }, { codec: c.codec, simulcast: !!c.simulcast });
+    check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
+    if (r.status !== 201) return;
+    const answerVideo = section(r.answer, 'video');
+    check(firstCodec(answerVideo) === c.codec, `${c.name}: rtcpp answered video with ${firstCodec(answerVideo)} (want ${c.codec})`);
+    if (c.simulcast) {
+      check(/a=simulcast:recv q;h;f/.test(answerVideo) || /a=simulcast:recv (?=.*q)(?=.*h)(?=.*f)/.test(answerVideo),
+        `${c.name}: rtcpp answered a=simulcast:recv with the three rids`);
+    }
+    check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
+    check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    await stopPeer(peer);
+    const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    const out = peer.output();
+    const s = parseSummary(out);
+    check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
+    if (!s) return;
+    // Chromium's count at the moment rtcpp stopped counting (the summary line), not after.
+    const at = sampleAt(samples, peer.summaryAt ?? peer.exitAt) || last;
+    const sent = sumVideo(at, 'framesSent');
+    const enc = Object.entries(at.out).filter(([k]) => k.startsWith('video')).map(([k, v]) => `${k} ${v.codec} ${v.width}x${v.height} sent ${v.framesSent} (${v.limitation})`).join(', ');
+    figure(`${c.name}: Chromium sent ${sent} video frames [${enc}]; rtcpp video received ${s.video.received} decoded ${s.video.decoded} errors ${s.video.errors}; audio received ${s.audio.received} decoded ${s.audio.decoded} errors ${s.audio.errors}`);
+    const outCodec = Object.entries(at.out).find(([k]) => k.startsWith('video'));
+    check(outCodec && outCodec[1].codec === `video/${c.codec}`, `${c.name}: Chromium encoded ${outCodec ? outCodec[1].codec : 'nothing'}`);
+    check(sent > 0 && s.video.decoded >= 0.9 * sent, `${c.name}: rtcpp decoded ${s.video.decoded} video frames >= 90 % of Chromium's framesSent ${sent} (${(100 * s.video.decoded / Math.max(sent, 1)).toFixed(1)} %)`);
+    check(s.video.errors === 0, `${c.name}: no video decode errors (${s.video.errors})`);
+    check(s.audio.decoded > 0 && s.audio.errors === 0, `${c.name}: rtcpp decoded ${s.audio.decoded} audio frames, ${s.audio.errors} errors`);
+    if (c.simulcast) {
+      const rids = parseRids(out);
+      const layers = Object.keys(at.out).filter((k) => k.startsWith('video:'));
+      figure(`${c.name}: Chromium layers ${layers.map((k) => `${k} ${at.out[k].width}x${at.out[k].height} sent ${at.out[k].framesSent}`).join(', ')}`);
+      if (Object.keys(rids).length) {
+        figure(`${c.name}: rtcpp per rid: ${Object.values(rids).map((v) => v.line).join(' | ')}`);
+        for (const k of layers) {
+          const rid = at.out[k].rid;
+          const got = rids[rid];
+          const chromeSent = at.out[k].framesSent || 0;
+          if (chromeSent === 0) continue; // Chromium may not send a layer its resolution does not allow.
+          const n = got ? got.decoded : 0;
+          check(got && n >= 0.9 * chromeSent && got.errors === 0,
+            `${c.name}: rid ${rid}: rtcpp decoded ${n} frames (${got ? got.width + 'x' + got.height : '-'}, ${got ? got.errors : '-'} errors) >= 90 % of Chromium's ${chromeSent} (${at.out[k].width}x${at.out[k].height})`);
+        }
+      }
+      const activeLayers = layers.filter((k) => (at.out[k].framesSent || 0) > 0).length;
+      check(activeLayers >= 2 && Object.keys(rids).length >= activeLayers,
+        `${c.name}: Chromium sent ${activeLayers} layers, rtcpp reported ${Object.keys(rids).length} rids`);
+    }
+    // What --record wrote.
+    const files = listFiles(recordDir);
+    const ivfs = files.filter((f) => f.endsWith('.ivf')).map((f) => ({ f, ...ivfInfo(f) }));
+    const wavs = files.filter((f) => f.endsWith('.wav')).map((f) => ({ f, ...wavInfo(f) }));
+    const fourcc = c.codec === 'VP9' ? 'VP90' : 'VP80';
+    const ivfFrames = ivfs.filter((i) => i.ok && i.fourcc === fourcc).reduce((a, i) => a + i.frames, 0);
+    figure(`${c.name}: --record wrote ${files.map((f) => `${path.basename(f)} (${fs.statSync(f).size} B)`).join(', ')}; IVF ${ivfs.map((i) => `${i.fourcc} ${i.width}x${i.height} ${i.frames} frames`).join(', ')}; WAV ${wavs.map((w) => `${w.rate} Hz x${w.channels} ${w.seconds.toFixed(2)} s`).join(', ')}`);
+    check(ivfFrames > 0 && ivfFrames >= 0.9 * s.video.decoded, `${c.name}: recorded IVF (${fourcc}) holds ${ivfFrames} frames (decoded ${s.video.decoded})`);
+    check(wavs.some((w) => w.ok && w.seconds > 1), `${c.name}: recorded WAV holds ${wavs.map((w) => (w.seconds || 0).toFixed(2)).join(', ')} s of audio`);
+  } finally {
+    await stopPeer(peer);
+    if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+    await page.close();
+    fs.rmSync(recordDir, { recursive: true, force: true });
+  }
+}
+
+// Chromium's side of a case where rtcpp sends: the video decoded against rtcpp's count, audio growing.
+function checkChromiumReceived(c, s, samples, last, connectedAt) {
+  const v = last.inb.video;
+  const a = last.inb.audio;
+  figure(`${c.name}: rtcpp sent video ${s.sent.video} audio ${s.sent.audio}; Chromium video ${v ? `${v.codec} ${v.width}x${v.height} received ${v.framesReceived} decoded ${v.framesDecoded} dropped ${v.framesDropped} keyframes ${v.keyFramesDecoded} lost ${v.packetsLost} nacks ${v.nackCount} plis ${v.pliCount}` : 'none'}; audio samples ${a ? a.totalSamplesReceived : 'none'}`);
+  check(v && v.codec === `video/${c.codec}`, `${c.name}: Chromium received ${v ? v.codec : 'no video'}`);
+  check(s.sent.video > 0 && v && v.framesDecoded >= 0.9 * s.sent.video,
+    `${c.name}: Chromium decoded ${v ? v.framesDecoded : 0} video frames >= 90 % of rtcpp's ${s.sent.video} sent (${v ? (100 * v.framesDecoded / Math.max(s.sent.video, 1)).toFixed(1) : 0} %)`);
+  const firstVideo = samples.find((x) => x.inb.video && x.inb.video.framesDecoded > 0);
+  const firstAudio = samples.find((x) => x.inb.audio && x.inb.audio.totalSamplesReceived > 0);
+  if (firstVideo) figure(`${c.name}: first video frame decoded ${firstVideo.t - connectedAt} ms after connected`);
+  check(firstVideo && firstVideo.t - connectedAt < 10000, `${c.name}: Chromium decoded video within 10 s`);
+  // Growing: the count a second after audio first arrived, against the end.
+  const mid = firstAudio ? samples.find((x) => x.t >= firstAudio.t + 1000) : null;
+  check(firstAudio && mid && a && mid.inb.audio.totalSamplesReceived > firstAudio.inb.audio.totalSamplesReceived &&
+      a.totalSamplesReceived > mid.inb.audio.totalSamplesReceived,
+    `${c.name}: audio totalSamplesReceived grows (${firstAudio ? firstAudio.inb.audio.totalSamplesReceived : 0} -> ${mid ? mid.inb.audio.totalSamplesReceived : 0} -> ${a ? a.totalSamplesReceived : 0})`);
+  check(firstAudio && firstAudio.t - connectedAt < 10000, `${c.name}: Chromium received audio within 10 s`);
+}
+
+// rtcpp-peer --listen --media testsrc answers a recvonly offer from Chromium.
+async function rtcppSends(context, c) {
+  const peer = startPeer(['--listen', `127.0.0.1:${c.port}`, '--media', 'testsrc', ...(c.codec !== 'VP8' ? ['--video-codec', c.codec] : []),
+    '--duration', String(DURATION), '--timeout', String(DURATION + 30)]);
+  const page = await context.newPage();
+  try {
+    check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
+    await page.goto(`http://127.0.0.1:${c.port}/`);
+    await page.evaluate(pageLib);
+    const r = await page.evaluate(async ({ codec }) => {
+      const pc = new RTCPeerConnection();
+      window.pc = pc;
+      pc.ontrack = (e) => window.mt.attach(e.track);
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      const vt = pc.addTransceiver('video', { direction: 'recvonly' });
+      window.mt.prefer(vt, codec);
+      const t0 = Date.now();
+      await pc.setLocalDescription(await pc.createOffer());
+      await window.mt.waitGathering(pc, 1500);
+      const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+      const answer = await res.text();
+      if (res.status !== 201) return { status: res.status, answer };
+      window.mt.start(pc);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      const state = await window.mt.waitConnected(pc, 10000);
+      return { status: res.status, answer, state, setupMs: Date.now() - t0, connectedAt: Date.now() };
+    }, { codec: c.codec });
+    check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
+    if (r.status !== 201) return;
+    check(firstCodec(section(r.answer, 'video')) === c.codec, `${c.name}: rtcpp answered video with ${firstCodec(section(r.answer, 'video'))}`);
+    check(direction(section(r.answer, 'video')) === 'sendonly' && direction(section(r.answer, 'audio')) === 'sendonly',
+      `${c.name}: rtcpp answered sendonly audio and video`);
+    check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
+    check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    await stopPeer(peer);
+    // Let the last frames through Chromium's jitter buffer.
+    await new Promise((res) => setTimeout(res, 500));
+    const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    const s = parseSummary(peer.output());
+    check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
+    if (!s) return;
+    checkChromiumReceived(c, s, samples, last, r.connectedAt);
+  } finally {
+    await stopPeer(peer);
+    if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+    await page.close();
+  }
+}
+
+// rtcpp-peer --connect posts its offer to this script's HTTP endpoint; the page answers it, adding its camera and
+// microphone wherever rtcpp offered to receive.
+async function rtcppOffers(context, c) {
+  const page = await context.newPage();
+  let answerFn = null;
+  const seen = {};
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/offer') {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', async () => {
+        try {
+          seen.offer = body;
+          const answer = await answerFn(body);
+          seen.answer = answer;
+          res.writeHead(201, { 'Content-Type': 'application/sdp', Location: '/session/1' });
+          res.end(answer);
+        } catch (e) { res.writeHead(500); res.end(String(e)); }
+      });
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>rtcpp media interop</title>');
+  });
+  await new Promise((r) => server.listen(c.port, '127.0.0.1', r));
+  let peer = null;
+  try {
+    await page.goto(`http://127.0.0.1:${c.port}/`);
+    await page.evaluate(pageLib);
+    answerFn = (offer) => page.evaluate(async (offer) => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      const pc = new RTCPeerConnection();
+      window.pc = pc;
+      pc.ontrack = (e) => window.mt.attach(e.track);
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      for (const t of pc.getTransceivers()) {
+        const track = t.receiver.track.kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+        await t.sender.replaceTrack(track);
+        t.sender.setStreams(stream);
+        t.direction = 'sendrecv'; // JSEP narrows it to recvonly if rtcpp only sends
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      window.mt.start(pc);
+      await window.mt.waitGathering(pc, 1500);
+      return pc.localDescription.sdp;
+    }, offer);
+    const t0 = Date.now();
+    peer = startPeer(['--connect', `http://127.0.0.1:${c.port}/offer`, '--media', 'testsrc', ...(c.codec !== 'VP8' ? ['--video-codec', c.codec] : []),
+      '--duration', String(DURATION), '--timeout', String(DURATION + 30)]);
+    const state = await page.evaluate(async () => {
+      for (const end = Date.now() + 15000; !window.pc && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      return window.pc ? window.mt.waitConnected(window.pc, 10000) : 'no offer';
+    });
+    const connectedAt = Date.now();
+    check(state === 'connected', `${c.name}: Chromium connected (${connectedAt - t0} ms from rtcpp-peer start)`);
+    const offer = seen.offer || '';
+    const answer = seen.answer || '';
+    const offerVideo = section(offer, 'video');
+    check(offerVideo && section(offer, 'audio'), `${c.name}: rtcpp offered audio and video`);
+    figure(`${c.name}: rtcpp offered audio ${direction(section(offer, 'audio'))}, video ${direction(offerVideo)} (${firstCodec(offerVideo)} first); Chromium answered audio ${direction(section(answer, 'audio'))}, video ${direction(section(answer, 'video'))} with ${firstCodec(section(answer, 'video'))}`);
+    check(firstCodec(section(answer, 'video')) === c.codec, `${c.name}: Chromium answered video with ${firstCodec(section(answer, 'video'))}`);
+    check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    await stopPeer(peer);
+    await new Promise((res) => setTimeout(res, 500));
+    const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    const s = parseSummary(peer.output());
+    check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
+    if (!s) return;
+    checkChromiumReceived(c, s, samples, last, connectedAt);
+    // If rtcpp offered to receive, Chromium sent its camera and microphone back.
+    if (direction(section(answer, 'video')) === 'sendrecv') {
+      const at = sampleAt(samples, peer.summaryAt ?? peer.exitAt) || last;
+      const sent = sumVideo(at, 'framesSent');
+      figure(`${c.name}: Chromium sent ${sent} video frames back; rtcpp video received ${s.video.received} decoded ${s.video.decoded} errors ${s.video.errors}; audio decoded ${s.audio.decoded} errors ${s.audio.errors}`);
+      check(sent > 0 && s.video.decoded >= 0.9 * sent, `${c.name}: rtcpp decoded ${s.video.decoded} >= 90 % of Chromium's ${sent} video frames`);
+      check(s.video.errors === 0 && s.audio.errors === 0 && s.audio.decoded > 0, `${c.name}: rtcpp decoded audio (${s.audio.decoded}) with no decode errors`);
+    }
+  } catch (e) {
+    check(false, `${c.name}: ${e.message}`);
+  } finally {
+    if (peer) {
+      await stopPeer(peer);
+      if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+    }
+    server.close();
+    await page.close();
+  }
+}
+
+async function main() {
+  const cases = [
+    { name: 'chromium sends camera+mic VP8, rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
+    { name: 'rtcpp sends testsrc VP8 to a chromium recvonly offer', run: rtcppSends, codec: 'VP8', port: 18610 },
+    { name: 'rtcpp offers testsrc VP8, chromium answers', run: rtcppOffers, codec: 'VP8', port: 18620 },
+    { name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
+    { name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
+    { name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', simulcast: true, port: 18650 },
+  ].filter((c) => !process.env.ONLY || process.env.ONLY.split(',').some((o) => c.name.includes(o)));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-chromium-media-'));
+  const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumBin, headless: true, args: chromiumArgs });
+  try {
+    for (const c of cases) {
+      console.log(`--- ${c.name}`);
+      const t0 = Date.now();
+      try {
+        await c.run(context, c);
+      } catch (e) {
+        check(false, `${c.name}: ${e.message}`);
+      }
+      console.log(`    (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  console.log(`${passed} passed, ${results.length - passed} failed`);
+  process.exit(failures ? 1 : 0);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
