@@ -7,9 +7,10 @@
 //   2. feeds it every datagram those sockets receive, with the current time: handle_datagram(now, local, remote, ...),
 //      and calls handle_timeout(now) when the time poll_timeout() named has come;
 //   3. after every handle_* call and every command, drains the output: poll_transmit() until empty (send each datagram
-//      from the local address it names), poll_stream() until empty (TCP connections, only with turn:...?transport=tcp
-//      or turns: servers), poll_event() until empty, then asks poll_timeout(). Or call poll(), which returns
-//      transmits, then events, then finally the timeout, once per drain (and poll_stream() separately).
+//      from the local address it names), poll_stream() until empty (TCP connections: turn:...?transport=tcp or
+//      turns: servers, and ICE-TCP once a listener was added), poll_event() until empty, then asks poll_timeout().
+//      Or call poll(), which returns transmits, then events, then finally the timeout, once per drain (and
+//      poll_stream() separately).
 // Commands (create_offer, send, ...) never read a clock: the session uses the time of the last handle_* call, and
 // work they create is done at the next handle_timeout (poll_timeout() then names that time).
 //
