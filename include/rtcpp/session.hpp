@@ -90,11 +90,11 @@ using TransceiverId = uint32_t;
 struct TransceiverInit {
     RtpDirection direction = RtpDirection::SendRecv;
     /// Codec names in preference order ("opus"; "VP8", "VP9", "H264", "AV1"); empty: rtcpp's defaults for the kind.
-    std::vector<std::string> codecs;
+    std::vector<std::string> codecs = {};
     /// Simulcast: two or more rids to send.
-    std::vector<std::string> send_rids;
+    std::vector<std::string> send_rids = {};
     /// msid stream id; generated when empty.
-    std::string stream_id;
+    std::string stream_id = {};
 };
 
 struct TransceiverInfo {
@@ -323,6 +323,8 @@ public:
     Result<TransceiverId> add_transceiver(MediaKind kind, const TransceiverInit& init = {});
     std::vector<TransceiverInfo> transceivers() const;
     std::optional<TransceiverInfo> transceiver_info(TransceiverId id) const;
+    /// W3C direction setter (e.g. to send on a transceiver the remote's offer created): renegotiate after it.
+    Result<void> set_transceiver_direction(TransceiverId id, RtpDirection direction);
     /// Packetizes one encoded frame (an Opus packet, a VP8/VP9/AV1 frame, an H.264 access unit in Annex B) with the
     /// negotiated codec and sends it over SRTP. `rtp_timestamp` is in the codec's clock (48 kHz Opus, 90 kHz video).
     /// Fails before the connection is up or if the transceiver does not send.
