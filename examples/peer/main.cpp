@@ -7,6 +7,7 @@
 //       POSTs our offer and applies the answer.
 //   --ice-server URL (repeatable): stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp|tcp, turns:USER:PASS@HOST:PORT
 //   --relay-only: ICE transport policy "relay".
+//   --ice-tcp: also gather ICE-TCP candidates (a TCP listener per local address; Configuration::ice_tcp).
 //   --bind IP: the local address to use (default: every interface, loopback included).
 //   --timeout SECONDS: give up after this long (default 120).
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
@@ -40,6 +41,7 @@ struct Options {
     std::string connect;
     std::vector<IceServer> ice_servers;
     bool relay_only = false;
+    bool ice_tcp = false;
     bool echo = false;
     std::string send_file;
     std::string receive_file;
@@ -269,9 +271,11 @@ void wire(Connection& c, const Options& o, Outcome& outcome) {
         if (s == PeerConnectionState::Connected) {
             const auto st = pc.stats();
             if (st.selected_remote)
-                std::fprintf(stderr, "             selected pair %s %s -> %s %s\n", st.selected_local_type.c_str(),
+                std::fprintf(stderr, "             selected pair %s %s -> %s %s over %s\n",
+                             st.selected_local_type.c_str(),
                              st.selected_local ? st.selected_local->to_string().c_str() : "?",
-                             st.selected_remote_type.c_str(), st.selected_remote->to_string().c_str());
+                             st.selected_remote_type.c_str(), st.selected_remote->to_string().c_str(),
+                             st.selected_protocol.c_str());
         }
         if (s == PeerConnectionState::Failed)
             outcome.finish(3, "connection failed: " + (e ? e->to_string() : std::string("unknown reason")));
@@ -303,6 +307,7 @@ int run(const Options& o) {
     cfg.ice_transport_policy = o.relay_only ? IceTransportPolicy::Relay : IceTransportPolicy::All;
     cfg.include_loopback = true;
     cfg.bind_address = o.bind;
+    cfg.ice_tcp = o.ice_tcp;
     Outcome outcome;
     std::mutex conns_mutex;
     std::vector<std::unique_ptr<Connection>> conns;
@@ -470,7 +475,7 @@ int run(const Options& o) {
 int usage() {
     std::fprintf(stderr,
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
-                 "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--bind IP] "
+                 "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
                  "[--timeout SECONDS] [--quiet] [--verbose]\n");
     return 1;
 }
@@ -488,6 +493,7 @@ int main(int argc, char** argv) {
         else if (a == "--send-file") o.send_file = next();
         else if (a == "--receive-file") o.receive_file = next();
         else if (a == "--relay-only") o.relay_only = true;
+        else if (a == "--ice-tcp") o.ice_tcp = true;
         else if (a == "--quiet") o.quiet = true;
         else if (a == "--verbose") {
             set_log_handler(LogLevel::Trace, [](LogLevel l, std::string_view c, std::string_view m) {

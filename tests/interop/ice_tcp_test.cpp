@@ -89,10 +89,17 @@ void run_inside() {
     auto* pa = p.a.get();
     auto* pb = p.b.get();
     std::vector<std::string> a_candidates;
+    // Never call into a PeerConnection while holding the lock its callbacks take: the call waits for the loop
+    // thread, which may be waiting for the lock in a callback.
     auto signal = [&p](PeerConnection* to, std::vector<IceCandidate>& early, IceCandidate cand) {
-        std::lock_guard l(p.m);
-        if (p.negotiated) (void)to->add_ice_candidate(cand);
-        else early.push_back(std::move(cand));
+        {
+            std::lock_guard l(p.m);
+            if (!p.negotiated) {
+                early.push_back(std::move(cand));
+                return;
+            }
+        }
+        (void)to->add_ice_candidate(cand);
     };
     pa->on_local_candidate([&, pb](const IceCandidate& cand) {
         {
@@ -136,12 +143,15 @@ void run_inside() {
     REQUIRE(answer);
     REQUIRE(pb->set_local_description(*answer));
     REQUIRE(pa->set_remote_description(*answer));
+    std::vector<IceCandidate> for_a, for_b;
     {
         std::lock_guard l(p.m);
         p.negotiated = true;
-        for (const auto& cand : p.early_for_a) (void)pa->add_ice_candidate(cand);
-        for (const auto& cand : p.early_for_b) (void)pb->add_ice_candidate(cand);
+        for_a.swap(p.early_for_a);
+        for_b.swap(p.early_for_b);
     }
+    for (const auto& cand : for_a) (void)pa->add_ice_candidate(cand);
+    for (const auto& cand : for_b) (void)pb->add_ice_candidate(cand);
     REQUIRE(wait_for([&] { return p.open.load(); }, std::chrono::seconds(15)));
     const double setup_ms = std::chrono::duration<double, std::milli>(p.opened - p.started).count();
     MESSAGE("ICE-TCP with UDP blocked: channel open " << setup_ms << " ms after createOffer");
