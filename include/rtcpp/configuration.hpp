@@ -50,6 +50,8 @@ struct Configuration {
     /// Seed for the session's random source (ICE credentials, tie-breakers, SSRCs): fixed in tests for reproducible
     /// runs; from the operating system when empty.
     std::optional<uint64_t> random_seed;
+    /// Also deliver every received RTP and RTCP packet (decrypted) as events, besides depacketized frames.
+    bool raw_rtp_events = false;
     /// The max-message-size we advertise and accept on data channels (RFC 8841).
     uint64_t max_message_size = 1024 * 1024;
     /// Runtime only (PeerConnection): the local address to bind to (all interfaces when empty) and the UDP port

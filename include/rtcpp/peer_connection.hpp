@@ -78,6 +78,16 @@ public:
 
     Result<std::shared_ptr<DataChannel>> create_data_channel(std::string_view label, const DataChannelInit& init = {});
 
+    // ---- media (see Session for the semantics) ----
+    Result<TransceiverId> add_transceiver(MediaKind kind, const TransceiverInit& init = {});
+    std::vector<TransceiverInfo> transceivers() const;
+    Result<void> set_transceiver_direction(TransceiverId id, RtpDirection direction);
+    Result<void> send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp);
+    Result<void> send_rtp(TransceiverId id, std::span<const uint8_t> packet);
+    Result<void> send_rtcp(std::span<const uint8_t> packet);
+    Result<void> request_keyframe(TransceiverId id);
+    std::vector<RtpStats> rtp_stats() const;
+
     void close();
 
     SignalingState signaling_state() const;
@@ -96,6 +106,14 @@ public:
     void on_connection_state_change(std::function<void(PeerConnectionState, const std::optional<Error>&)> cb);
     void on_data_channel(std::function<void(std::shared_ptr<DataChannel>)> cb);
     void on_negotiation_needed(std::function<void()> cb);
+    /// W3C ontrack: the peer will send on this transceiver.
+    void on_track(std::function<void(const TransceiverInfo&)> cb);
+    /// A whole received frame (on the loop thread; copy what you keep).
+    void on_frame(std::function<void(const event::MediaFrame&)> cb);
+    void on_keyframe_request(std::function<void(TransceiverId)> cb);
+    /// With Configuration::raw_rtp_events.
+    void on_rtp(std::function<void(TransceiverId, std::span<const uint8_t>)> cb);
+    void on_rtcp(std::function<void(std::span<const uint8_t>)> cb);
 
     // ---- event-queue mode ----
     struct Event {

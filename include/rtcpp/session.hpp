@@ -77,6 +77,64 @@ struct ChannelInfo {
     bool created_by_remote = false;
 };
 
+// ---- media ----
+enum class MediaKind { Audio, Video };
+/// W3C RTCRtpTransceiverDirection.
+enum class RtpDirection { SendRecv, SendOnly, RecvOnly, Inactive };
+std::string_view to_string(MediaKind k);
+std::string_view to_string(RtpDirection d);
+
+/// A transceiver, named by a handle the session assigns (locally with add_transceiver, or for a remote m-line).
+using TransceiverId = uint32_t;
+
+/// W3C RTCRtpTransceiverInit, plus codec preferences.
+struct TransceiverInit {
+    RtpDirection direction = RtpDirection::SendRecv;
+    /// Codec names in preference order ("opus"; "VP8", "VP9", "H264", "AV1"); empty: rtcpp's defaults for the kind.
+    std::vector<std::string> codecs = {};
+    /// Simulcast: two or more rids to send.
+    std::vector<std::string> send_rids = {};
+    /// msid stream id; generated when empty.
+    std::string stream_id = {};
+};
+
+struct TransceiverInfo {
+    TransceiverId id = 0;
+    MediaKind kind = MediaKind::Audio;
+    std::optional<std::string> mid;
+    RtpDirection direction = RtpDirection::SendRecv;
+    /// After a completed negotiation.
+    std::optional<RtpDirection> current_direction;
+    bool created_by_remote = false;
+    /// Our sending SSRC.
+    uint32_t ssrc = 0;
+    /// What send_frame() packetizes with, once negotiated: codec name, payload type and RTP clock rate.
+    std::string send_codec;
+    uint8_t send_payload_type = 0;
+    uint32_t clock_rate = 0;
+    /// The remote's msid stream ids for what we receive.
+    std::vector<std::string> remote_stream_ids;
+};
+
+/// Per transceiver (W3C outbound-rtp / inbound-rtp, condensed).
+struct RtpStats {
+    TransceiverId transceiver = 0;
+    uint64_t packets_sent = 0;
+    uint64_t bytes_sent = 0;  ///< RTP payload bytes
+    uint64_t frames_sent = 0;
+    uint64_t retransmitted_packets_sent = 0;
+    uint64_t nacks_received = 0;
+    uint64_t keyframe_requests_received = 0; ///< PLI and FIR
+    uint64_t packets_received = 0;
+    uint64_t bytes_received = 0;
+    uint64_t frames_received = 0;
+    uint64_t packets_lost = 0;     ///< cumulative, as RTCP receiver reports count it
+    uint64_t nacks_sent = 0;
+    uint64_t keyframe_requests_sent = 0;
+    double jitter_seconds = 0;     ///< interarrival jitter of what we receive
+    std::optional<TimeDelta> rtt;  ///< from the peer's receiver reports (DLSR)
+};
+
 namespace event {
 /// A local ICE candidate to trickle to the peer.
 struct LocalCandidate {
@@ -118,13 +176,41 @@ struct BufferedAmountLow {
 };
 /// Something changed that needs a new offer/answer exchange (W3C onnegotiationneeded).
 struct NegotiationNeeded {};
+/// The peer will send media on this transceiver (W3C ontrack), after a negotiation.
+struct Track {
+    TransceiverInfo transceiver;
+};
+/// A whole encoded frame received (depacketized, in order; for video only frames whose packets all arrived).
+struct MediaFrame {
+    TransceiverId transceiver = 0;
+    std::string rid;   ///< simulcast layer, if the sender used rids
+    std::string codec; ///< "opus", "VP8", ...
+    uint8_t payload_type = 0;
+    uint32_t rtp_timestamp = 0;
+    bool keyframe = false;
+    std::vector<uint8_t> data;
+};
+/// With Configuration::raw_rtp_events: every RTP packet received, decrypted (SFU-style access).
+struct RtpPacket {
+    TransceiverId transceiver = 0;
+    std::vector<uint8_t> packet;
+};
+/// With Configuration::raw_rtp_events: every RTCP compound packet received, decrypted.
+struct RtcpPacket {
+    std::vector<uint8_t> packet;
+};
+/// The peer asked for a keyframe (PLI or FIR) on what we send with this transceiver.
+struct KeyframeRequest {
+    TransceiverId transceiver = 0;
+};
 } // namespace event
 
 using SessionEvent =
     std::variant<event::LocalCandidate, event::IceGatheringStateChange, event::SignalingStateChange,
                  event::IceConnectionStateChange, event::ConnectionStateChange, event::DataChannel,
                  event::ChannelOpen, event::ChannelMessage, event::ChannelClosed, event::BufferedAmountLow,
-                 event::NegotiationNeeded>;
+                 event::NegotiationNeeded, event::Track, event::MediaFrame, event::RtpPacket, event::RtcpPacket,
+                 event::KeyframeRequest>;
 
 /// A datagram to send from the local address `local` (one the owner bound) to `remote`.
 struct Transmit {
@@ -232,6 +318,26 @@ public:
     void set_buffered_amount_low_threshold(ChannelId channel, size_t bytes);
     /// The peer's a=max-message-size (what send() accepts), once negotiated.
     uint64_t max_message_size() const;
+
+    // ---- media ----
+    /// W3C addTransceiver: needs a new offer/answer (NegotiationNeeded follows).
+    Result<TransceiverId> add_transceiver(MediaKind kind, const TransceiverInit& init = {});
+    std::vector<TransceiverInfo> transceivers() const;
+    std::optional<TransceiverInfo> transceiver_info(TransceiverId id) const;
+    /// W3C direction setter (e.g. to send on a transceiver the remote's offer created): renegotiate after it.
+    Result<void> set_transceiver_direction(TransceiverId id, RtpDirection direction);
+    /// Packetizes one encoded frame (an Opus packet, a VP8/VP9/AV1 frame, an H.264 access unit in Annex B) with the
+    /// negotiated codec and sends it over SRTP. `rtp_timestamp` is in the codec's clock (48 kHz Opus, 90 kHz video).
+    /// Fails before the connection is up or if the transceiver does not send.
+    Result<void> send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp);
+    /// Raw access (SFU forwarding): sends an unencrypted RTP packet as given, except that its SSRC becomes the
+    /// transceiver's and its sequence number continues the transceiver's sequence.
+    Result<void> send_rtp(TransceiverId id, std::span<const uint8_t> packet);
+    /// Raw access: sends an unencrypted RTCP compound packet.
+    Result<void> send_rtcp(std::span<const uint8_t> packet);
+    /// Asks the sender of what this transceiver receives for a keyframe (PLI).
+    Result<void> request_keyframe(TransceiverId id);
+    std::vector<RtpStats> rtp_stats() const;
 
     /// Closes everything: DTLS close_notify and SCTP abort are sent, state becomes Closed.
     void close();

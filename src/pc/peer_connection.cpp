@@ -49,6 +49,11 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
     std::function<void(PeerConnectionState, const std::optional<Error>&)> on_state;
     std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;
     std::function<void()> on_negotiation_needed;
+    std::function<void(const TransceiverInfo&)> on_track;
+    std::function<void(const event::MediaFrame&)> on_frame;
+    std::function<void(TransceiverId)> on_keyframe_request;
+    std::function<void(TransceiverId, std::span<const uint8_t>)> on_rtp;
+    std::function<void(std::span<const uint8_t>)> on_rtcp;
 
     // TCP connections the session asked for (TURN over TCP/TLS, ICE-TCP active) or accepted (ICE-TCP passive).
     std::map<StreamId, std::unique_ptr<runtime::TcpConnection>> streams;
@@ -252,6 +257,16 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
                     if (auto cb = c->on_buffered_amount_low) cb();
                 } else if constexpr (std::is_same_v<T, event::NegotiationNeeded>) {
                     if (on_negotiation_needed) on_negotiation_needed();
+                } else if constexpr (std::is_same_v<T, event::Track>) {
+                    if (on_track) on_track(ev.transceiver);
+                } else if constexpr (std::is_same_v<T, event::MediaFrame>) {
+                    if (on_frame) on_frame(ev);
+                } else if constexpr (std::is_same_v<T, event::KeyframeRequest>) {
+                    if (on_keyframe_request) on_keyframe_request(ev.transceiver);
+                } else if constexpr (std::is_same_v<T, event::RtpPacket>) {
+                    if (on_rtp) on_rtp(ev.transceiver, ev.packet);
+                } else if constexpr (std::is_same_v<T, event::RtcpPacket>) {
+                    if (on_rtcp) on_rtcp(ev.packet);
                 }
             },
             e);
@@ -475,6 +490,84 @@ void PeerConnection::on_data_channel(std::function<void(std::shared_ptr<DataChan
 }
 void PeerConnection::on_negotiation_needed(std::function<void()> cb) {
     impl_->call_void([&] { impl_->on_negotiation_needed = std::move(cb); });
+}
+
+Result<TransceiverId> PeerConnection::add_transceiver(MediaKind kind, const TransceiverInit& init) {
+    return impl_->call([&]() -> Result<TransceiverId> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->add_transceiver(kind, init);
+        impl_->after_command();
+        return r;
+    });
+}
+
+std::vector<TransceiverInfo> PeerConnection::transceivers() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->transceivers() : std::vector<TransceiverInfo>{}; });
+}
+
+Result<void> PeerConnection::set_transceiver_direction(TransceiverId id, RtpDirection direction) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->set_transceiver_direction(id, direction);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->send_frame(id, frame, rtp_timestamp);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::send_rtp(TransceiverId id, std::span<const uint8_t> packet) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->send_rtp(id, packet);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::send_rtcp(std::span<const uint8_t> packet) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->send_rtcp(packet);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::request_keyframe(TransceiverId id) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->request_keyframe(id);
+        impl_->after_command();
+        return r;
+    });
+}
+
+std::vector<RtpStats> PeerConnection::rtp_stats() const {
+    return impl_->call([&] { return impl_->session ? impl_->session->rtp_stats() : std::vector<RtpStats>{}; });
+}
+
+void PeerConnection::on_track(std::function<void(const TransceiverInfo&)> cb) {
+    impl_->call_void([&] { impl_->on_track = std::move(cb); });
+}
+void PeerConnection::on_frame(std::function<void(const event::MediaFrame&)> cb) {
+    impl_->call_void([&] { impl_->on_frame = std::move(cb); });
+}
+void PeerConnection::on_keyframe_request(std::function<void(TransceiverId)> cb) {
+    impl_->call_void([&] { impl_->on_keyframe_request = std::move(cb); });
+}
+void PeerConnection::on_rtp(std::function<void(TransceiverId, std::span<const uint8_t>)> cb) {
+    impl_->call_void([&] { impl_->on_rtp = std::move(cb); });
+}
+void PeerConnection::on_rtcp(std::function<void(std::span<const uint8_t>)> cb) {
+    impl_->call_void([&] { impl_->on_rtcp = std::move(cb); });
 }
 
 void PeerConnection::use_event_queue() {

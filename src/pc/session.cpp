@@ -13,6 +13,9 @@
 
 #include "dtls/demux.hpp"
 #include "dtls/dtls_transport.hpp"
+#include "dtls/srtp_session.hpp"
+#include "pc/media_engine.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "ice/agent.hpp"
 #include "sctp/sctp_association.hpp"
 #include "sdp/negotiator.hpp"
@@ -81,7 +84,37 @@ std::string_view to_string(DataChannelState s) {
     return "?";
 }
 
+std::string_view to_string(MediaKind k) { return k == MediaKind::Audio ? "audio" : "video"; }
+std::string_view to_string(RtpDirection d) {
+    switch (d) {
+    case RtpDirection::SendRecv: return "sendrecv";
+    case RtpDirection::SendOnly: return "sendonly";
+    case RtpDirection::RecvOnly: return "recvonly";
+    case RtpDirection::Inactive: return "inactive";
+    }
+    return "?";
+}
+
 namespace {
+
+sdp::Direction to_sdp(RtpDirection d) {
+    switch (d) {
+    case RtpDirection::SendRecv: return sdp::Direction::SendRecv;
+    case RtpDirection::SendOnly: return sdp::Direction::SendOnly;
+    case RtpDirection::RecvOnly: return sdp::Direction::RecvOnly;
+    case RtpDirection::Inactive: return sdp::Direction::Inactive;
+    }
+    return sdp::Direction::SendRecv;
+}
+RtpDirection from_sdp(sdp::Direction d) {
+    switch (d) {
+    case sdp::Direction::SendRecv: return RtpDirection::SendRecv;
+    case sdp::Direction::SendOnly: return RtpDirection::SendOnly;
+    case sdp::Direction::RecvOnly: return RtpDirection::RecvOnly;
+    case sdp::Direction::Inactive: return RtpDirection::Inactive;
+    }
+    return RtpDirection::SendRecv;
+}
 
 Error state_error(std::string message) {
     return make_error(ErrorCategory::InvalidStateError, "pc", std::move(message));
@@ -155,6 +188,10 @@ struct Session::Impl {
     IceConnectionState ice_state = IceConnectionState::New;
 
     std::optional<dtls::DtlsTransport> dtls;
+    std::optional<dtls::SrtpSession> srtp;
+    std::unique_ptr<pc::MediaEngine> media;
+    std::string cname;
+    std::vector<uint8_t> media_buffer; // SRTP works in place: received and sent packets are copied here
     bool dtls_started = false;
     bool dtls_connected = false;
     bool dtls_failed = false;
@@ -312,6 +349,8 @@ struct Session::Impl {
                 }
             }
         }
+        cname = random.ice_chars(16);
+        media = std::make_unique<pc::MediaEngine>(random, events, config.raw_rtp_events);
         sdp::NegotiatorConfig nc = sdp::default_config();
         nc.max_message_size = config.max_message_size;
         negotiator = std::make_unique<sdp::Negotiator>(random, local_transport(), nc);
@@ -545,6 +584,8 @@ struct Session::Impl {
         } else if (!dtls_connected) {
             dtls->set_remote_fingerprints(fps);
         }
+        media->configure(now, n, negotiator->transceivers(), cname);
+        for (size_t index : media->take_newly_receiving()) emit(event::Track{transceiver_info(index)});
         update_pc_state();
         process();
         return {};
@@ -671,7 +712,11 @@ struct Session::Impl {
         while (auto e = dtls->poll_event()) {
             did = true;
             if (auto* c = std::get_if<dtls::DtlsConnected>(&*e)) {
-                (void)c;
+                if (c->srtp) {
+                    auto srtp_session = dtls::SrtpSession::create(*c->srtp, dtls->role());
+                    if (srtp_session) srtp.emplace(std::move(srtp_session.value()));
+                    else RTCPP_LOG(LogLevel::Warning, "pc", "SRTP: " << srtp_session.error().to_string());
+                }
                 dtls_connected = true;
                 update_pc_state();
                 start_sctp();
@@ -790,6 +835,7 @@ struct Session::Impl {
             did |= pump_dtls();
             did |= pump_agent();
             did |= pump_relays();
+            did |= pump_media();
             if (!did) break;
         }
     }
@@ -837,11 +883,73 @@ struct Session::Impl {
             dtls_started = true; // a server starts with the client's first flight
             dtls->handle_datagram(now, bytes);
         } else if (b >= 128 && b <= 191) {
-            ++stats.media_dropped;
+            on_srtp(remote, bytes);
         } else {
             ++stats.datagrams_unknown;
         }
         return in;
+    }
+
+    void on_srtp(const SocketAddr& remote, ByteView bytes) {
+        if (!srtp || !from_selected(remote) || bytes.size() > 4096) {
+            ++stats.media_dropped;
+            return;
+        }
+        media_buffer.assign(bytes.begin(), bytes.end());
+        const bool rtcp = rtp::looks_like_rtcp(bytes);
+        const auto r = rtcp ? srtp->unprotect_rtcp(media_buffer, media_buffer.size())
+                            : srtp->unprotect_rtp(media_buffer, media_buffer.size());
+        if (!r.ok()) {
+            ++stats.media_dropped; // replayed, forged or undecryptable: SrtpSession's stats say which
+            return;
+        }
+        const ByteView plain(media_buffer.data(), r.size);
+        if (rtcp) media->handle_rtcp(now, plain);
+        else media->handle_rtp(now, plain);
+    }
+
+    bool pump_media() {
+        bool did = false;
+        while (auto p = media->poll_packet()) {
+            did = true;
+            if (!srtp || !dtls_connected || !agent) {
+                ++stats.media_dropped;
+                continue;
+            }
+            const size_t length = p->bytes.size();
+            p->bytes.resize(length + dtls::kSrtpMaxTrailer); // room for the SRTP/SRTCP tag and index
+            const auto r = p->rtcp ? srtp->protect_rtcp(p->bytes, length) : srtp->protect_rtp(p->bytes, length);
+            if (!r.ok()) {
+                ++stats.media_dropped;
+                continue;
+            }
+            p->bytes.resize(r.size);
+            if (!agent->send(p->bytes)) ++stats.media_dropped;
+        }
+        return did;
+    }
+
+    TransceiverInfo transceiver_info(size_t index) const {
+        const auto& t = negotiator->transceivers().at(index);
+        TransceiverInfo info;
+        info.id = static_cast<TransceiverId>(index + 1);
+        info.kind = t.init.kind == sdp::MediaKind::Audio ? MediaKind::Audio : MediaKind::Video;
+        info.mid = t.mid;
+        info.direction = from_sdp(t.init.direction);
+        if (t.current_direction) info.current_direction = from_sdp(*t.current_direction);
+        info.created_by_remote = t.created_by_remote;
+        info.ssrc = t.ssrc;
+        if (auto si = media->send_info(index)) {
+            info.send_codec = si->codec;
+            info.send_payload_type = si->payload_type;
+            info.clock_rate = si->clock_rate;
+        }
+        if (negotiated) {
+            for (const auto& m : negotiated->media)
+                if (m.transceiver == index)
+                    for (const auto& msid : m.remote_msids) info.remote_stream_ids.push_back(msid.stream_id);
+        }
+        return info;
     }
 
     /// DTLS is accepted only from the peer ICE selected, or, before the selection reaches us, from a pair whose
@@ -862,6 +970,7 @@ struct Session::Impl {
         if (agent) t = std::min(t, agent->poll_timeout());
         if (dtls) t = std::min(t, dtls->poll_timeout());
         if (sctp) t = std::min(t, sctp->poll_timeout());
+        if (srtp) t = std::min(t, media->poll_timeout());
         for (const auto& r : relays) t = std::min(t, r.client->poll_timeout());
         return t;
     }
@@ -1216,6 +1325,93 @@ uint64_t Session::max_message_size() const {
     return 65536;
 }
 
+Result<TransceiverId> Session::add_transceiver(MediaKind kind, const TransceiverInit& init) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    sdp::TransceiverInit ti;
+    ti.kind = kind == MediaKind::Audio ? sdp::MediaKind::Audio : sdp::MediaKind::Video;
+    ti.direction = to_sdp(init.direction);
+    ti.stream_id = init.stream_id;
+    for (const auto& rid : init.send_rids) ti.send_encodings.push_back(sdp::SendEncoding{rid, true});
+    if (!init.codecs.empty()) {
+        const sdp::NegotiatorConfig defaults = sdp::default_config();
+        const auto& all = kind == MediaKind::Audio ? defaults.audio_codecs : defaults.video_codecs;
+        for (const auto& want : init.codecs)
+            for (const auto& c : all)
+                if (c.name.size() == want.size() &&
+                    std::equal(c.name.begin(), c.name.end(), want.begin(), [](char a, char b) {
+                        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                    }))
+                    ti.codecs.push_back(c);
+        if (ti.codecs.empty())
+            return make_error(ErrorCategory::NotSupportedError, "pc", "none of the requested codecs is supported");
+    }
+    const size_t index = m.negotiator->add_transceiver(std::move(ti));
+    m.emit(event::NegotiationNeeded{});
+    return static_cast<TransceiverId>(index + 1);
+}
+
+std::vector<TransceiverInfo> Session::transceivers() const {
+    std::vector<TransceiverInfo> out;
+    for (size_t i = 0; i < impl_->negotiator->transceivers().size(); ++i) out.push_back(impl_->transceiver_info(i));
+    return out;
+}
+
+std::optional<TransceiverInfo> Session::transceiver_info(TransceiverId id) const {
+    if (id == 0 || id > impl_->negotiator->transceivers().size()) return std::nullopt;
+    return impl_->transceiver_info(id - 1);
+}
+
+Result<void> Session::set_transceiver_direction(TransceiverId id, RtpDirection direction) {
+    auto& m = *impl_;
+    if (id == 0 || id > m.negotiator->transceivers().size())
+        return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    auto r = m.negotiator->set_direction(id - 1, to_sdp(direction));
+    if (!r) return r;
+    m.emit(event::NegotiationNeeded{});
+    return {};
+}
+
+Result<void> Session::send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    if (!m.srtp) return state_error("media is not connected yet");
+    auto r = m.media->send_frame(m.now, id - 1, frame, rtp_timestamp);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::send_rtp(TransceiverId id, std::span<const uint8_t> packet) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    if (!m.srtp) return state_error("media is not connected yet");
+    auto r = m.media->send_rtp(m.now, id - 1, packet);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::send_rtcp(std::span<const uint8_t> packet) {
+    auto& m = *impl_;
+    if (!m.srtp) return state_error("media is not connected yet");
+    auto r = m.media->send_rtcp(packet);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::request_keyframe(TransceiverId id) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    auto r = m.media->request_keyframe(id - 1);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+std::vector<RtpStats> Session::rtp_stats() const { return impl_->media->stats(); }
+
 void Session::close() {
     auto& m = *impl_;
     if (m.closed) return;
@@ -1265,6 +1461,7 @@ void Session::handle_timeout(Timestamp now) {
     if (m.agent) m.agent->handle_timeout(m.now);
     if (m.dtls) m.dtls->handle_timeout(m.now);
     if (m.sctp) m.sctp->handle_timeout(m.now);
+    if (m.srtp) m.media->handle_timeout(m.now);
     for (auto& r : m.relays) r.client->handle_timeout(m.now);
     m.process();
 }

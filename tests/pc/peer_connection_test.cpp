@@ -198,3 +198,63 @@ TEST_CASE("event-queue mode delivers events in order without callbacks") {
     CHECK(a_states[0] == PeerConnectionState::Connecting);
     CHECK(a_states.back() == PeerConnectionState::Connected);
 }
+
+TEST_CASE("two peer connections send Opus and VP8 frames over 127.0.0.1 (SRTP), with track and frame callbacks") {
+    auto a = PeerConnection::create(loopback_config());
+    auto b = PeerConnection::create(loopback_config());
+    REQUIRE(a);
+    REQUIRE(b);
+    auto& pa = **a;
+    auto& pb = **b;
+    auto audio = pa.add_transceiver(MediaKind::Audio, {.direction = RtpDirection::SendOnly});
+    auto video = pa.add_transceiver(MediaKind::Video, {.direction = RtpDirection::SendOnly, .codecs = {"VP8"}});
+    REQUIRE(audio);
+    REQUIRE(video);
+    std::mutex m;
+    std::vector<TransceiverInfo> tracks;
+    std::vector<event::MediaFrame> frames;
+    pb.on_track([&](const TransceiverInfo& t) {
+        std::lock_guard l(m);
+        tracks.push_back(t);
+    });
+    pb.on_frame([&](const event::MediaFrame& f) {
+        std::lock_guard l(m);
+        frames.push_back(f);
+    });
+    std::atomic<bool> connected{false};
+    pa.on_connection_state_change([&](PeerConnectionState s, const std::optional<Error>&) {
+        if (s == PeerConnectionState::Connected) connected = true;
+    });
+    connect(pa, pb);
+    REQUIRE(wait_for([&] { return connected.load(); }));
+    {
+        std::lock_guard l(m);
+        REQUIRE(tracks.size() == 2);
+        CHECK(tracks[1].kind == MediaKind::Video);
+    }
+    for (int i = 0; i < 30; ++i) {
+        std::vector<uint8_t> vp8(2500, static_cast<uint8_t>(i));
+        vp8[0] = i == 0 ? 0x10 : 0x11; // frame tag: keyframe first
+        REQUIRE(pa.send_frame(*video, vp8, static_cast<uint32_t>(i * 3000)));
+        std::vector<uint8_t> opus(60, static_cast<uint8_t>(i));
+        opus[0] = 0x78;
+        REQUIRE(pa.send_frame(*audio, opus, static_cast<uint32_t>(i * 960)));
+        std::this_thread::sleep_for(5ms);
+    }
+    REQUIRE(wait_for([&] {
+        std::lock_guard l(m);
+        return frames.size() == 60;
+    }));
+    std::lock_guard l(m);
+    int video_frames = 0;
+    for (const auto& f : frames) {
+        if (f.codec != "VP8") continue;
+        CHECK(f.data.size() == 2500);
+        CHECK(f.data[1] == static_cast<uint8_t>(video_frames));
+        ++video_frames;
+    }
+    CHECK(video_frames == 30);
+    const auto stats = pa.rtp_stats();
+    REQUIRE(stats.size() == 2);
+    CHECK(stats[1].frames_sent == 30);
+}

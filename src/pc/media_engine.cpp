@@ -1,0 +1,570 @@
+#include "pc/media_engine.hpp"
+
+#include "rtcp/rtcp_compound.hpp"
+#include "rtp/av1_payload.hpp"
+#include "rtp/h264_payload.hpp"
+#include "rtp/opus_payload.hpp"
+#include "rtp/rtx.hpp"
+#include "rtp/vp8_payload.hpp"
+#include "rtp/vp9_payload.hpp"
+
+#include <rtcpp/log.hpp>
+
+#include <algorithm>
+
+namespace rtcpp::pc {
+
+namespace {
+
+// An RTP packet must fit a 1200-byte datagram with its header, extensions and the SRTP tag (16 bytes for GCM,
+// 10 for AES-CM): 1100 bytes of payload leaves room for all of them.
+constexpr size_t kMaxPayload = 1100;
+
+constexpr std::string_view kMidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
+constexpr std::string_view kRidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr std::string_view kRepairedRidUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+
+bool ieq(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool is_media_codec(const std::string& name) {
+    for (const char* n : {"red", "ulpfec", "flexfec-03", "rtx", "CN", "telephone-event"})
+        if (ieq(name, n)) return false;
+    return true;
+}
+
+std::unique_ptr<rtp::Packetizer> make_packetizer(const std::string& name, const std::string& fmtp, Random& random) {
+    if (ieq(name, "opus")) return std::make_unique<rtp::OpusPacketizer>();
+    if (ieq(name, "VP8")) {
+        rtp::Vp8PayloadDescriptor d;
+        d.picture_id = static_cast<uint16_t>(random.next_u32() & 0x7FFF);
+        return std::make_unique<rtp::Vp8Packetizer>(d);
+    }
+    if (ieq(name, "VP9")) {
+        rtp::Vp9PayloadDescriptor d;
+        d.picture_id = static_cast<uint16_t>(random.next_u32() & 0x7FFF);
+        return std::make_unique<rtp::Vp9Packetizer>(d);
+    }
+    if (ieq(name, "H264"))
+        return std::make_unique<rtp::H264Packetizer>(fmtp.find("packetization-mode=0") != std::string::npos ? 0 : 1);
+    if (ieq(name, "AV1")) return std::make_unique<rtp::Av1Packetizer>();
+    return nullptr;
+}
+
+std::optional<rtp::VideoCodec> frame_buffer_codec(const std::string& name) {
+    if (ieq(name, "VP8")) return rtp::VideoCodec::Vp8;
+    if (ieq(name, "VP9")) return rtp::VideoCodec::Vp9;
+    if (ieq(name, "H264")) return rtp::VideoCodec::H264;
+    return std::nullopt;
+}
+
+std::unique_ptr<rtp::Depacketizer> make_depacketizer(const std::string& name) {
+    if (ieq(name, "opus")) return std::make_unique<rtp::OpusDepacketizer>();
+    if (ieq(name, "AV1")) return std::make_unique<rtp::Av1Depacketizer>();
+    if (ieq(name, "VP8")) return std::make_unique<rtp::Vp8Depacketizer>();
+    if (ieq(name, "VP9")) return std::make_unique<rtp::Vp9Depacketizer>();
+    if (ieq(name, "H264")) return std::make_unique<rtp::H264Depacketizer>();
+    return nullptr;
+}
+
+std::string text_of(std::optional<ByteView> v) {
+    if (!v) return {};
+    return std::string(v->begin(), v->end());
+}
+
+} // namespace
+
+MediaEngine::MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events)
+    : random_(random), events_(events), raw_events_(raw_events), fallback_ssrc_(random.next_u32() | 1) {}
+
+MediaEngine::~MediaEngine() = default;
+
+void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
+                            const std::vector<sdp::Transceiver>& transceivers, const std::string& cname) {
+    cname_ = cname;
+    if (transceivers_.size() < transceivers.size()) transceivers_.resize(transceivers.size());
+    for (size_t i = 0; i < transceivers_.size(); ++i) transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+    for (const auto& nm : negotiated.media) {
+        if (!nm.transceiver || nm.datachannel || *nm.transceiver >= transceivers_.size()) continue;
+        Transceiver& t = transceivers_[*nm.transceiver];
+        const sdp::Transceiver& st = transceivers[*nm.transceiver];
+        t.kind = st.init.kind == sdp::MediaKind::Audio ? MediaKind::Audio : MediaKind::Video;
+        t.mid = nm.mid;
+        const bool was_receiving = t.receiving;
+        t.sending = !nm.rejected && (nm.direction == sdp::Direction::SendRecv || nm.direction == sdp::Direction::SendOnly);
+        t.receiving = !nm.rejected && (nm.direction == sdp::Direction::SendRecv || nm.direction == sdp::Direction::RecvOnly);
+        t.codecs.clear();
+        for (const auto& c : nm.codecs) {
+            Codec k;
+            k.name = c.name;
+            k.pt = c.pt;
+            k.clock_rate = c.clock_rate;
+            k.rtx_pt = c.rtx_pt;
+            k.fmtp = c.fmtp;
+            for (const auto& fb : c.feedback) {
+                if (fb.type == "nack" && fb.subtype.empty()) k.nack = true;
+                if (fb.type == "nack" && fb.subtype == "pli") k.pli = true;
+            }
+            t.codecs.push_back(std::move(k));
+        }
+        t.remote_ssrcs = nm.remote_ssrcs;
+        t.mid_ext = t.rid_ext = t.rrid_ext = 0;
+        for (const auto& e : nm.extensions) {
+            if (e.id == 0 || e.id > 255) continue;
+            if (e.uri == kMidUri) t.mid_ext = static_cast<uint8_t>(e.id);
+            if (e.uri == kRidUri) t.rid_ext = static_cast<uint8_t>(e.id);
+            if (e.uri == kRepairedRidUri) t.rrid_ext = static_cast<uint8_t>(e.id);
+        }
+        const Codec* send_codec = nullptr;
+        for (const auto& c : t.codecs)
+            if (is_media_codec(c.name)) {
+                send_codec = &c;
+                break;
+            }
+        if (t.sending && send_codec && st.ssrc != 0) {
+            if (!t.sender || t.sender->codec.pt != send_codec->pt || t.sender->ssrc != st.ssrc) {
+                Sender s;
+                s.ssrc = st.ssrc;
+                s.rtx_ssrc = st.rtx_ssrc;
+                s.codec = *send_codec;
+                s.packetizer = make_packetizer(send_codec->name, send_codec->fmtp, random_);
+                s.sequence = static_cast<uint16_t>(random_.next_u32());
+                rtp::NackResponderConfig nc;
+                if (send_codec->rtx_pt && st.rtx_ssrc)
+                    nc.rtx = rtp::RtxConfig{*send_codec->rtx_pt, st.rtx_ssrc, static_cast<uint16_t>(random_.next_u32())};
+                nc.target_rate = t.kind == MediaKind::Video ? DataRate::kbps(2500) : DataRate::kbps(128);
+                s.nack = std::make_unique<rtp::NackResponder>(st.ssrc, nc);
+                s.stats = std::make_unique<rtcp::SenderStatistics>(st.ssrc, send_codec->clock_rate);
+                t.sender = std::move(s);
+            }
+        } else if (!t.sending) {
+            t.sender.reset();
+        }
+        if (t.receiving && !was_receiving) {
+            // The Session turns this into a Track event with the full TransceiverInfo.
+            newly_receiving_.push_back(*nm.transceiver);
+        }
+    }
+    if (!next_report_.is_finite()) schedule_report(now);
+}
+
+std::vector<size_t> MediaEngine::take_newly_receiving() {
+    std::vector<size_t> out;
+    out.swap(newly_receiving_);
+    return out;
+}
+
+std::optional<MediaEngine::SendInfo> MediaEngine::send_info(size_t transceiver) const {
+    if (transceiver >= transceivers_.size() || !transceivers_[transceiver].sender) return std::nullopt;
+    const auto& c = transceivers_[transceiver].sender->codec;
+    return SendInfo{c.name, c.pt, c.clock_rate};
+}
+
+void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
+                                  uint32_t rtp_timestamp) {
+    Sender& s = *t.sender;
+    s.nack->on_packet_sent(now, packet);
+    s.stats->handle_packet_sent(now, rtp_timestamp, payload_bytes);
+    ++t.stats.packets_sent;
+    t.stats.bytes_sent += payload_bytes;
+    out_.push_back(OutgoingPacket{false, std::move(packet)});
+}
+
+Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp) {
+    if (transceiver >= transceivers_.size() || !transceivers_[transceiver].sender || !transceivers_[transceiver].sending)
+        return make_error(ErrorCategory::InvalidStateError, "media", "the transceiver does not send (yet)");
+    Transceiver& t = transceivers_[transceiver];
+    Sender& s = *t.sender;
+    if (!s.packetizer)
+        return make_error(ErrorCategory::NotSupportedError, "media",
+                          "no packetizer for the negotiated codec " + s.codec.name + " (use send_rtp)");
+    auto payloads = s.packetizer->packetize(frame, kMaxPayload);
+    if (!payloads) return payloads.error();
+    for (auto& p : *payloads) {
+        rtp::RtpHeader h;
+        h.marker = p.marker;
+        h.payload_type = s.codec.pt;
+        h.sequence_number = s.sequence++;
+        h.timestamp = rtp_timestamp;
+        h.ssrc = s.ssrc;
+        if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+        auto bytes = rtp::build_rtp_packet(h, p.data);
+        send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
+    }
+    ++t.stats.frames_sent;
+    return {};
+}
+
+Result<void> MediaEngine::send_rtp(Timestamp now, size_t transceiver, ByteView packet) {
+    if (transceiver >= transceivers_.size() || !transceivers_[transceiver].sender || !transceivers_[transceiver].sending)
+        return make_error(ErrorCategory::InvalidStateError, "media", "the transceiver does not send (yet)");
+    auto view = rtp::RtpPacketView::parse(packet);
+    if (!view) return make_error(ErrorCategory::TypeError, "media", "not a valid RTP packet");
+    Transceiver& t = transceivers_[transceiver];
+    rtp::RtpHeader h = rtp::RtpHeader::from_view(*view);
+    h.ssrc = t.sender->ssrc;
+    h.sequence_number = t.sender->sequence++;
+    auto bytes = rtp::build_rtp_packet(h, view->payload());
+    send_rtp_packet(now, t, std::move(bytes), view->payload().size(), h.timestamp);
+    return {};
+}
+
+Result<void> MediaEngine::send_rtcp(ByteView packet) {
+    if (!rtcp::parse_rtcp_compound(packet)) return make_error(ErrorCategory::TypeError, "media", "not valid RTCP");
+    out_.push_back(OutgoingPacket{true, std::vector<uint8_t>(packet.begin(), packet.end())});
+    return {};
+}
+
+void MediaEngine::send_keyframe_request(Receiver& r) {
+    rtcp::Pli pli;
+    pli.sender_ssrc = local_ssrc();
+    pli.media_ssrc = r.ssrc;
+    std::vector<rtcp::RtcpPacket> packets{pli};
+    out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+    ++transceivers_[r.transceiver].stats.keyframe_requests_sent;
+}
+
+Result<void> MediaEngine::request_keyframe(size_t transceiver) {
+    bool any = false;
+    for (auto& [ssrc, r] : receivers_) {
+        if (r->transceiver != transceiver || r->rtx) continue;
+        send_keyframe_request(*r);
+        any = true;
+    }
+    if (!any) return make_error(ErrorCategory::InvalidStateError, "media", "nothing received on this transceiver yet");
+    return {};
+}
+
+const MediaEngine::Codec* MediaEngine::codec_for(const Transceiver& t, uint8_t pt) const {
+    for (const auto& c : t.codecs)
+        if (c.pt == pt) return &c;
+    return nullptr;
+}
+
+uint32_t MediaEngine::local_ssrc() const {
+    for (const auto& t : transceivers_)
+        if (t.sender) return t.sender->ssrc;
+    return fallback_ssrc_;
+}
+
+MediaEngine::Receiver* MediaEngine::receiver_for(Timestamp, const rtp::RtpPacketView& view) {
+    if (auto it = receivers_.find(view.ssrc()); it != receivers_.end()) return it->second.get();
+    if (receivers_.size() >= kMaxReceivers) return nullptr;
+    std::optional<size_t> match;
+    std::string rid;
+    bool repaired = false;
+    // 1. the mid header extension (BUNDLE, RFC 8843 9.2), with rid / repaired rid for simulcast and RTX.
+    for (size_t i = 0; i < transceivers_.size() && !match; ++i) {
+        const Transceiver& t = transceivers_[i];
+        if (!t.receiving || !t.mid_ext) continue;
+        if (text_of(view.find_extension(t.mid_ext)) == t.mid) {
+            match = i;
+            if (t.rid_ext) rid = text_of(view.find_extension(t.rid_ext));
+            if (rid.empty() && t.rrid_ext) {
+                rid = text_of(view.find_extension(t.rrid_ext));
+                repaired = !rid.empty();
+            }
+        }
+    }
+    // 2. an SSRC the remote description announced.
+    for (size_t i = 0; i < transceivers_.size() && !match; ++i) {
+        const Transceiver& t = transceivers_[i];
+        if (t.receiving && std::find(t.remote_ssrcs.begin(), t.remote_ssrcs.end(), view.ssrc()) != t.remote_ssrcs.end())
+            match = i;
+    }
+    // 3. a payload type only one receiving transceiver uses.
+    if (!match) {
+        std::optional<size_t> only;
+        bool ambiguous = false;
+        for (size_t i = 0; i < transceivers_.size(); ++i) {
+            const Transceiver& t = transceivers_[i];
+            if (!t.receiving) continue;
+            bool uses = false;
+            for (const auto& c : t.codecs) uses |= c.pt == view.payload_type() || c.rtx_pt == view.payload_type();
+            if (!uses) continue;
+            if (only) ambiguous = true;
+            only = i;
+        }
+        if (!ambiguous) match = only;
+    }
+    if (!match) return nullptr;
+    const Transceiver& t = transceivers_[*match];
+    auto r = std::make_unique<Receiver>();
+    r->transceiver = *match;
+    r->ssrc = view.ssrc();
+    r->rid = rid;
+    bool rtx_pt = false;
+    for (const auto& c : t.codecs) rtx_pt |= c.rtx_pt == view.payload_type();
+    r->rtx = repaired || rtx_pt;
+    if (!r->rtx) {
+        const Codec* c = codec_for(t, view.payload_type());
+        r->stats = std::make_unique<rtcp::StreamReceiveStatistics>(view.ssrc(), c ? c->clock_rate : 90000);
+    }
+    Receiver* raw = r.get();
+    receivers_[view.ssrc()] = std::move(r);
+    return raw;
+}
+
+void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
+    auto view = rtp::RtpPacketView::parse(packet);
+    if (!view) {
+        ++dropped_;
+        return;
+    }
+    Receiver* r = receiver_for(now, *view);
+    if (!r) {
+        ++dropped_;
+        return;
+    }
+    Transceiver& t = transceivers_[r->transceiver];
+    if (raw_events_) events_.push_back(event::RtpPacket{t.id, std::vector<uint8_t>(packet.begin(), packet.end())});
+    if (!r->rtx) {
+        deliver(now, *r, *view, packet, false);
+        return;
+    }
+    // RTX (RFC 4588): the original sequence number leads the payload; the media stream is the same transceiver's
+    // (and rid's) non-RTX receiver.
+    std::optional<uint8_t> apt;
+    for (const auto& c : t.codecs)
+        if (c.rtx_pt == view->payload_type()) apt = c.pt;
+    Receiver* media = nullptr;
+    for (auto& [ssrc, other] : receivers_)
+        if (!other->rtx && other->transceiver == r->transceiver && other->rid == r->rid) media = other.get();
+    if (!apt || !media) {
+        ++dropped_;
+        return;
+    }
+    if (view->payload().empty()) return; // RTX padding used for probing
+    auto original = rtp::unwrap_rtx(*view, *apt, media->ssrc);
+    if (!original) {
+        ++dropped_;
+        return;
+    }
+    auto ov = rtp::RtpPacketView::parse(*original);
+    if (!ov) {
+        ++dropped_;
+        return;
+    }
+    deliver(now, *media, *ov, *original, true);
+}
+
+void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView, bool retransmitted) {
+    Transceiver& t = transceivers_[r.transceiver];
+    const Codec* codec = codec_for(t, view.payload_type());
+    if (!codec || !is_media_codec(codec->name)) {
+        ++dropped_; // red/fec and unknown payload types are not decoded yet
+        return;
+    }
+    if (r.stats) r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), view.payload().size(), retransmitted);
+    ++t.stats.packets_received;
+    t.stats.bytes_received += view.payload().size();
+    if (r.pt != codec->pt) {
+        r.pt = codec->pt;
+        r.frames.reset();
+        r.depacketizer.reset();
+        r.nack.reset();
+        if (auto fb = frame_buffer_codec(codec->name); fb && t.kind == MediaKind::Video) {
+            rtp::FrameBufferConfig fc;
+            fc.codec = *fb;
+            fc.clock_rate = codec->clock_rate;
+            fc.nack_enabled = codec->nack;
+            r.frames = std::make_unique<rtp::FrameBuffer>(fc);
+            if (codec->nack) {
+                rtp::NackGeneratorConfig nc;
+                nc.sender_ssrc = local_ssrc();
+                nc.media_ssrc = r.ssrc;
+                r.nack = std::make_unique<rtp::NackGenerator>(nc);
+            }
+            if (t.rtt) {
+                r.frames->set_rtt(*t.rtt);
+                if (r.nack) r.nack->set_rtt(*t.rtt);
+            }
+        } else {
+            r.depacketizer = make_depacketizer(codec->name);
+        }
+    }
+    if (r.frames) {
+        const bool key_start = ieq(codec->name, "VP8") && rtp::vp8_is_keyframe(view.payload());
+        if (r.nack) r.nack->handle_packet(now, view.sequence_number(), key_start);
+        r.frames->handle_packet(now, view, retransmitted);
+    } else if (r.depacketizer) {
+        r.depacketizer->handle_payload(view.payload(), view.sequence_number(), view.timestamp(), view.marker());
+    } else {
+        // No depacketizer for this codec: each payload is handed over as it is.
+        ++t.stats.frames_received;
+        events_.push_back(event::MediaFrame{t.id, r.rid, codec->name, codec->pt, view.timestamp(), false,
+                                            std::vector<uint8_t>(view.payload().begin(), view.payload().end())});
+    }
+    drain_receiver(now, r);
+}
+
+void MediaEngine::drain_receiver(Timestamp, Receiver& r) {
+    Transceiver& t = transceivers_[r.transceiver];
+    const Codec* codec = r.pt ? codec_for(t, *r.pt) : nullptr;
+    const std::string name = codec ? codec->name : std::string();
+    if (r.frames) {
+        while (auto f = r.frames->poll_frame()) {
+            ++t.stats.frames_received;
+            events_.push_back(event::MediaFrame{t.id, r.rid, name, r.pt.value_or(0), f->frame.rtp_timestamp,
+                                                f->frame.keyframe, std::move(f->frame.data)});
+        }
+        if (auto skipped = r.frames->poll_skipped_to(); skipped && r.nack) r.nack->clear_before(*skipped);
+        if (r.frames->poll_keyframe_request()) send_keyframe_request(r);
+    }
+    if (r.nack) {
+        while (auto n = r.nack->poll_nack()) {
+            n->sender_ssrc = local_ssrc();
+            std::vector<rtcp::RtcpPacket> packets{*n};
+            out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+            ++t.stats.nacks_sent;
+        }
+        if (r.nack->poll_keyframe_request()) send_keyframe_request(r);
+    }
+    if (r.depacketizer) {
+        while (auto f = r.depacketizer->poll_frame()) {
+            ++t.stats.frames_received;
+            events_.push_back(event::MediaFrame{t.id, r.rid, name, r.pt.value_or(0), f->rtp_timestamp, f->keyframe,
+                                                std::move(f->data)});
+        }
+    }
+}
+
+void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
+    auto compound = rtcp::parse_rtcp_compound(packet);
+    if (!compound) {
+        ++dropped_;
+        return;
+    }
+    if (raw_events_) events_.push_back(event::RtcpPacket{std::vector<uint8_t>(packet.begin(), packet.end())});
+    auto handle_blocks = [&](const std::vector<rtcp::ReportBlock>& blocks) {
+        for (const auto& b : blocks) {
+            for (auto& t : transceivers_) {
+                if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
+                if (auto rtt = t.sender->stats->handle_report_block(now, b)) {
+                    t.rtt = *rtt;
+                    t.sender->nack->set_rtt(*rtt);
+                    for (auto& [ssrc, r] : receivers_) {
+                        if (r->transceiver != static_cast<size_t>(&t - transceivers_.data())) continue;
+                        if (r->frames) r->frames->set_rtt(*rtt);
+                        if (r->nack) r->nack->set_rtt(*rtt);
+                    }
+                }
+            }
+        }
+    };
+    for (const auto& p : compound->packets) {
+        if (auto* sr = std::get_if<rtcp::SenderReport>(&p)) {
+            if (auto it = receivers_.find(sr->sender_ssrc); it != receivers_.end() && it->second->stats)
+                it->second->stats->handle_sender_report(now, *sr);
+            handle_blocks(sr->report_blocks);
+        } else if (auto* rr = std::get_if<rtcp::ReceiverReport>(&p)) {
+            handle_blocks(rr->report_blocks);
+        } else if (auto* nack = std::get_if<rtcp::Nack>(&p)) {
+            for (auto& t : transceivers_) {
+                if (!t.sender || t.sender->ssrc != nack->media_ssrc) continue;
+                ++t.stats.nacks_received;
+                t.sender->nack->handle_nack(now, *nack);
+                while (auto re = t.sender->nack->poll_transmit()) {
+                    ++t.stats.retransmitted_packets_sent;
+                    out_.push_back(OutgoingPacket{false, std::move(*re)});
+                }
+            }
+        } else if (auto* pli = std::get_if<rtcp::Pli>(&p)) {
+            for (auto& t : transceivers_) {
+                if (!t.sender || t.sender->ssrc != pli->media_ssrc) continue;
+                ++t.stats.keyframe_requests_received;
+                events_.push_back(event::KeyframeRequest{t.id});
+            }
+        } else if (auto* fir = std::get_if<rtcp::Fir>(&p)) {
+            for (const auto& e : fir->entries)
+                for (auto& t : transceivers_) {
+                    if (!t.sender || t.sender->ssrc != e.ssrc) continue;
+                    ++t.stats.keyframe_requests_received;
+                    events_.push_back(event::KeyframeRequest{t.id});
+                }
+        }
+    }
+}
+
+void MediaEngine::schedule_report(Timestamp now) {
+    // RFC 3550 6.2 with WebRTC's ~1 s interval, randomized over [0.5, 1.5] so peers do not synchronize.
+    next_report_ = now + TimeDelta::millis(500 + static_cast<int64_t>(random_.next_u32() % 1000));
+}
+
+void MediaEngine::send_report(Timestamp now) {
+    std::vector<rtcp::ReportBlock> blocks;
+    for (auto& [ssrc, r] : receivers_) {
+        if (r->rtx || !r->stats) continue;
+        if (auto b = r->stats->make_report_block(now)) blocks.push_back(*b);
+        if (blocks.size() == 31) break;
+    }
+    std::vector<rtcp::RtcpPacket> packets;
+    bool first = true;
+    for (auto& t : transceivers_) {
+        if (!t.sender || !t.sender->stats->has_sent()) continue;
+        rtcp::SenderReport sr = t.sender->stats->make_sender_report(now);
+        if (first) sr.report_blocks = blocks;
+        first = false;
+        packets.push_back(std::move(sr));
+    }
+    if (packets.empty()) {
+        if (blocks.empty()) return; // nothing sent, nothing received: nothing to report
+        rtcp::ReceiverReport rr;
+        rr.sender_ssrc = local_ssrc();
+        rr.report_blocks = std::move(blocks);
+        packets.push_back(std::move(rr));
+    }
+    rtcp::Sdes sdes;
+    sdes.chunks.push_back(rtcp::Sdes::Chunk{local_ssrc(), {rtcp::Sdes::Item{rtcp::kSdesCname, cname_}}});
+    packets.push_back(std::move(sdes));
+    out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+}
+
+void MediaEngine::handle_timeout(Timestamp now) {
+    for (auto& [ssrc, r] : receivers_) {
+        if (r->frames) r->frames->handle_timeout(now);
+        if (r->nack) r->nack->handle_timeout(now);
+        drain_receiver(now, *r);
+    }
+    if (now >= next_report_) {
+        send_report(now);
+        schedule_report(now);
+    }
+}
+
+std::optional<OutgoingPacket> MediaEngine::poll_packet() {
+    if (out_.empty()) return std::nullopt;
+    OutgoingPacket p = std::move(out_.front());
+    out_.pop_front();
+    return p;
+}
+
+Timestamp MediaEngine::poll_timeout() const {
+    Timestamp t = next_report_;
+    for (const auto& [ssrc, r] : receivers_) {
+        if (r->frames) t = std::min(t, r->frames->poll_timeout());
+        if (r->nack) t = std::min(t, r->nack->poll_timeout());
+    }
+    return t;
+}
+
+std::vector<RtpStats> MediaEngine::stats() const {
+    std::vector<RtpStats> out;
+    for (size_t i = 0; i < transceivers_.size(); ++i) {
+        RtpStats s = transceivers_[i].stats;
+        s.transceiver = transceivers_[i].id;
+        s.rtt = transceivers_[i].rtt;
+        for (const auto& [ssrc, r] : receivers_) {
+            if (r->transceiver != i || !r->stats) continue;
+            s.packets_lost += static_cast<uint64_t>(std::max<int64_t>(0, r->stats->cumulative_lost()));
+            s.jitter_seconds = std::max(s.jitter_seconds, r->stats->jitter_time().seconds_f());
+        }
+        out.push_back(s);
+    }
+    return out;
+}
+
+} // namespace rtcpp::pc

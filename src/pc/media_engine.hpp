@@ -1,0 +1,144 @@
+// The media half of a Session: RTP and RTCP for every transceiver, between the application's frames and the
+// plaintext packets the Session protects with SRTP and sends on the selected ICE pair.
+//
+//   send:    send_frame -> packetizer (negotiated codec) -> RTP (mid extension, history for NACK) -> poll_packet
+//   receive: handle_rtp -> demux (SSRC, then mid/rid extension, then signalled SSRC, then payload type) ->
+//            RTX unwrapped -> frame buffer (video: reorder, decodability, NACK) or depacketizer (audio) -> MediaFrame
+//   RTCP:    SR/RR + SDES every ~second (RFC 3550 6.2, randomized), NACK and PLI when the receive side needs them;
+//            incoming SR/RR (RTT), NACK (retransmission, as RTX when negotiated), PLI/FIR (KeyframeRequest).
+// Sans-IO like the rest: time comes in with every call, output is polled.
+#pragma once
+
+#include "rtcp/receive_statistics.hpp"
+#include "rtcp/sender_statistics.hpp"
+#include "rtp/frame_buffer.hpp"
+#include "rtp/nack_generator.hpp"
+#include "rtp/nack_responder.hpp"
+#include "rtp/packetizer.hpp"
+#include "sdp/negotiator.hpp"
+
+#include <rtcpp/random.hpp>
+#include <rtcpp/session.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rtcpp::pc {
+
+struct OutgoingPacket {
+    bool rtcp = false;
+    std::vector<uint8_t> bytes; ///< plaintext; the Session protects it
+};
+
+class MediaEngine {
+public:
+    MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events);
+    ~MediaEngine();
+
+    /// After every completed offer/answer: what each transceiver (by negotiator index) now sends and receives.
+    /// Emits Track for transceivers that start receiving.
+    void configure(Timestamp now, const sdp::Negotiated& negotiated, const std::vector<sdp::Transceiver>& transceivers,
+                   const std::string& cname);
+    /// Transceivers (negotiator indexes) that started receiving in the last configure() calls.
+    std::vector<size_t> take_newly_receiving();
+
+    Result<void> send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp);
+    Result<void> send_rtp(Timestamp now, size_t transceiver, ByteView packet);
+    Result<void> send_rtcp(ByteView packet);
+    Result<void> request_keyframe(size_t transceiver);
+
+    void handle_rtp(Timestamp now, ByteView packet);
+    void handle_rtcp(Timestamp now, ByteView packet);
+    void handle_timeout(Timestamp now);
+    std::optional<OutgoingPacket> poll_packet();
+    Timestamp poll_timeout() const;
+
+    /// Send-side facts once negotiated (for TransceiverInfo).
+    struct SendInfo {
+        std::string codec;
+        uint8_t payload_type = 0;
+        uint32_t clock_rate = 0;
+    };
+    std::optional<SendInfo> send_info(size_t transceiver) const;
+    std::vector<RtpStats> stats() const;
+    /// Datagrams that could not be attributed to any transceiver, or failed to parse.
+    uint64_t dropped() const { return dropped_; }
+
+private:
+    struct Codec {
+        std::string name;
+        uint8_t pt = 0;
+        uint32_t clock_rate = 0;
+        std::optional<uint8_t> rtx_pt;
+        bool nack = false;
+        bool pli = false;
+        std::string fmtp;
+    };
+    struct Sender {
+        uint32_t ssrc = 0;
+        uint32_t rtx_ssrc = 0;
+        Codec codec;
+        std::unique_ptr<rtp::Packetizer> packetizer;
+        uint16_t sequence = 0;
+        std::unique_ptr<rtp::NackResponder> nack;
+        std::unique_ptr<rtcp::SenderStatistics> stats;
+    };
+    struct Receiver;
+    struct Transceiver {
+        TransceiverId id = 0;
+        MediaKind kind = MediaKind::Audio;
+        std::string mid;
+        bool sending = false;
+        bool receiving = false;
+        std::optional<Sender> sender;
+        std::vector<Codec> codecs; ///< what we may receive
+        std::vector<uint32_t> remote_ssrcs;
+        uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0;
+        RtpStats stats;
+        std::optional<TimeDelta> rtt;
+    };
+    /// One incoming SSRC.
+    struct Receiver {
+        size_t transceiver = 0;
+        uint32_t ssrc = 0;
+        std::string rid;
+        bool rtx = false;              ///< an RTX stream: unwrapped onto `media_ssrc`
+        uint32_t media_ssrc = 0;
+        std::optional<uint8_t> pt;     ///< the codec the decoders below were made for
+        std::unique_ptr<rtp::FrameBuffer> frames;
+        std::unique_ptr<rtp::Depacketizer> depacketizer;
+        std::unique_ptr<rtp::NackGenerator> nack;
+        std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
+        uint64_t last_request = 0;
+    };
+
+    Receiver* receiver_for(Timestamp now, const rtp::RtpPacketView& view);
+    void deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet, bool retransmitted);
+    void drain_receiver(Timestamp now, Receiver& r);
+    void send_keyframe_request(Receiver& r);
+    void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
+                         uint32_t rtp_timestamp);
+    void send_report(Timestamp now);
+    void schedule_report(Timestamp now);
+    const Codec* codec_for(const Transceiver& t, uint8_t pt) const;
+    uint32_t local_ssrc() const;
+
+    Random& random_;
+    std::deque<SessionEvent>& events_;
+    bool raw_events_;
+    std::vector<Transceiver> transceivers_; // by negotiator index
+    std::map<uint32_t, std::unique_ptr<Receiver>> receivers_;
+    std::deque<OutgoingPacket> out_;
+    std::string cname_;
+    Timestamp next_report_ = Timestamp::plus_infinity();
+    uint32_t fallback_ssrc_ = 0;
+    uint64_t dropped_ = 0;
+    std::vector<size_t> newly_receiving_;
+    static constexpr size_t kMaxReceivers = 64; // incoming SSRCs tracked (bounded against SSRC floods)
+};
+
+} // namespace rtcpp::pc
