@@ -76,6 +76,7 @@ function parseRids(text) {
 }
 
 function startPeer(args) {
+  if (process.env.PEER_VERBOSE) args = [...args, '--verbose'];
   const p = spawn(peerBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.summaryAt = null;
@@ -189,14 +190,11 @@ window.mt = {
     for (const end = Date.now() + ms; pc.connectionState !== 'connected' && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
     return pc.connectionState;
   },
-  // Puts codecs whose mimeType is video/<name> first (keeping rtx/red/fec after them).
-  prefer(transceiver, name) {
-    if (!name) return;
+  // Offers only video/<name> (and its rtx): the answerer's own codec order cannot pick another one.
+  only(transceiver, name) {
     const caps = RTCRtpReceiver.getCapabilities('video').codecs;
     const want = 'video/' + name.toLowerCase();
-    const first = caps.filter((c) => c.mimeType.toLowerCase() === want);
-    const rest = caps.filter((c) => c.mimeType.toLowerCase() !== want);
-    transceiver.setCodecPreferences([...first, ...rest]);
+    transceiver.setCodecPreferences(caps.filter((c) => c.mimeType.toLowerCase() === want || c.mimeType === 'video/rtx'));
   },
   attach(track) {
     const el = document.createElement(track.kind);
@@ -256,16 +254,16 @@ async function chromiumSends(context, c) {
     check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
     await page.goto(`http://127.0.0.1:${c.port}/`);
     await page.evaluate(pageLib);
-    const r = await page.evaluate(async ({ codec, simulcast }) => {
+    const r = await page.evaluate(async ({ codec, simulcast, startKbps }) => {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
-        video: simulcast ? { width: 1280, height: 720 } : { width: 640, height: 480 } });
+        video: simulcast ? simulcast : { width: 640, height: 480 } });
       const pc = new RTCPeerConnection();
       window.pc = pc;
       pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
       const init = { direction: 'sendonly', streams: [stream] };
       if (simulcast) init.sendEncodings = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }];
       const vt = pc.addTransceiver(stream.getVideoTracks()[0], init);
-      window.mt.prefer(vt, codec);
+      if (codec !== 'VP8') window.mt.only(vt, codec);
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
@@ -273,11 +271,20 @@ async function chromiumSends(context, c) {
       const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
       const answer = await res.text();
       if (res.status !== 201) return { status: res.status, offer, answer };
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      // Simulcast: rtcpp sends no bandwidth feedback yet, so Chromium would stay at its 300 kbps start rate, enough
+      // for two of the three layers only; a start bitrate in the answer's fmtp (libwebrtc's x-google-start-bitrate)
+      // lets it enable all three from the start.
+      let remote = answer;
+      if (simulcast && startKbps) {
+        const vp8 = /a=rtpmap:(\d+) VP8\/90000/.exec(remote);
+        if (vp8) remote = remote.replace(`a=rtpmap:${vp8[1]} VP8/90000\r\n`, `a=rtpmap:${vp8[1]} VP8/90000\r\na=fmtp:${vp8[1]} x-google-start-bitrate=${startKbps}\r\n`);
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: remote });
       const state = await window.mt.waitConnected(pc, 10000);
       window.mt.start(pc);
       return { status: res.status, offer, answer, state, setupMs: Date.now() - t0 };
-    }, { codec: c.codec, simulcast: !!c.simulcast });
+    }, { codec: c.codec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
+    if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.port}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
     if (r.status !== 201) return;
     const answerVideo = section(r.answer, 'video');
@@ -335,6 +342,7 @@ async function chromiumSends(context, c) {
     check(wavs.some((w) => w.ok && w.seconds > 1), `${c.name}: recorded WAV holds ${wavs.map((w) => (w.seconds || 0).toFixed(2)).join(', ')} s of audio`);
   } finally {
     await stopPeer(peer);
+    if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
     await page.close();
     fs.rmSync(recordDir, { recursive: true, force: true });
@@ -376,7 +384,7 @@ async function rtcppSends(context, c) {
       pc.ontrack = (e) => window.mt.attach(e.track);
       pc.addTransceiver('audio', { direction: 'recvonly' });
       const vt = pc.addTransceiver('video', { direction: 'recvonly' });
-      window.mt.prefer(vt, codec);
+      if (codec !== 'VP8') window.mt.only(vt, codec);
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
@@ -392,7 +400,7 @@ async function rtcppSends(context, c) {
     if (r.status !== 201) return;
     check(firstCodec(section(r.answer, 'video')) === c.codec, `${c.name}: rtcpp answered video with ${firstCodec(section(r.answer, 'video'))}`);
     check(direction(section(r.answer, 'video')) === 'sendonly' && direction(section(r.answer, 'audio')) === 'sendonly',
-      `${c.name}: rtcpp answered sendonly audio and video`);
+      `${c.name}: rtcpp answered sendonly audio and video (${direction(section(r.answer, 'audio'))}, ${direction(section(r.answer, 'video'))})`);
     check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
     await stopPeer(peer);
@@ -405,6 +413,7 @@ async function rtcppSends(context, c) {
     checkChromiumReceived(c, s, samples, last, r.connectedAt);
   } finally {
     await stopPeer(peer);
+    if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
     await page.close();
   }
@@ -492,7 +501,8 @@ async function rtcppOffers(context, c) {
   } finally {
     if (peer) {
       await stopPeer(peer);
-      if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+      if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
+    if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
     }
     server.close();
     await page.close();
@@ -504,6 +514,7 @@ async function main() {
     { name: 'chromium sends camera+mic VP8, rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
     { name: 'rtcpp sends testsrc VP8 to a chromium recvonly offer', run: rtcppSends, codec: 'VP8', port: 18610 },
     { name: 'rtcpp offers testsrc VP8, chromium answers', run: rtcppOffers, codec: 'VP8', port: 18620 },
+    { name: 'rtcpp offers testsrc VP9, chromium answers', run: rtcppOffers, codec: 'VP9', port: 18660 },
     { name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
     { name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
     { name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', simulcast: true, port: 18650 },
