@@ -12,6 +12,7 @@ Cases:
 Each direction that was negotiated must deliver >= 90 % of the video frames sent, decoded without error, and audio.
 Usage (inside a private network namespace):
     netns-setup.sh /usr/bin/python3 aiortc_media.py PATH/TO/rtcpp-peer
+    (case ids after the binary, or ONLY=id,id, pick a subset: aiortc-offers-sendrecv aiortc-offers-sendonly rtcpp-offers)
 Prints one line per check and a final "N passed, M failed"; exits non-zero on any failure. DURATION=seconds (6).
 """
 import asyncio
@@ -455,18 +456,24 @@ async def main():
     if not PEER or not os.path.exists(PEER):
         print("usage: aiortc_media.py PATH/TO/rtcpp-peer")
         return 2
-    only = os.environ.get("ONLY", "")
-    cases = [("1", lambda: aiortc_offers(18700, "testsrc")), ("2", lambda: aiortc_offers(18710, "recv")),
-             ("3", lambda: rtcpp_offers(18720))]
+    cases = [("aiortc-offers-sendrecv", lambda: aiortc_offers(18700, "testsrc")),
+             ("aiortc-offers-sendonly", lambda: aiortc_offers(18710, "recv")),
+             ("rtcpp-offers", lambda: rtcpp_offers(18720))]
+    # Case ids after the binary (or ONLY=id,id) pick a subset.
+    wanted = sys.argv[2:] + [w for w in os.environ.get("ONLY", "").split(",") if w]
+    for w in wanted:
+        if w not in [k for k, _ in cases]:
+            print("unknown case %s; cases: %s" % (w, " ".join(k for k, _ in cases)))
+            return 2
     for key, run in cases:
-        if only and key not in only.split(","):
+        if wanted and key not in wanted:
             continue
         t0 = time.time()
         try:
             await asyncio.wait_for(run(), DURATION + 60)
         except Exception as e:
-            check(False, "case %s: %r" % (key, e))
-        print("    (case %s: %.1f s)" % (key, time.time() - t0), flush=True)
+            check(False, "%s: %r" % (key, e))
+        print("    (%s: %.1f s)" % (key, time.time() - t0), flush=True)
     passed = sum(results)
     print("%d passed, %d failed" % (passed, len(results) - passed))
     return 0 if results and all(results) else 1

@@ -10,7 +10,8 @@
 //  - rtcpp offers (`rtcpp-peer --connect URL --media testsrc`) to Chromium, which answers with its own camera and
 //    microphone added: the same checks on Chromium's side, and on rtcpp's side if rtcpp offered to receive too.
 // rtcpp-peer prints at exit: `media: video frames received N decoded N errors N; audio frames received M decoded M
-// errors M; sent video F audio A`. ONLY=substring runs the matching cases; DURATION=seconds (default 8).
+// errors M; sent video F audio A`. Case ids after the binary (or ONLY=id,id) run a subset; DURATION=seconds (8).
+//   node chromium_media.mjs PATH/TO/rtcpp-peer rtcpp-offers-vp8 rtcpp-offers-vp9
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -510,15 +511,24 @@ async function rtcppOffers(context, c) {
 }
 
 async function main() {
-  const cases = [
-    { name: 'chromium sends camera+mic VP8, rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
-    { name: 'rtcpp sends testsrc VP8 to a chromium recvonly offer', run: rtcppSends, codec: 'VP8', port: 18610 },
-    { name: 'rtcpp offers testsrc VP8, chromium answers', run: rtcppOffers, codec: 'VP8', port: 18620 },
-    { name: 'rtcpp offers testsrc VP9, chromium answers', run: rtcppOffers, codec: 'VP9', port: 18660 },
-    { name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
-    { name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
-    { name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', simulcast: true, port: 18650 },
-  ].filter((c) => !process.env.ONLY || process.env.ONLY.split(',').some((o) => c.name.includes(o)));
+  const all = [
+    { id: 'chromium-sends-vp8', name: 'chromium sends camera+mic VP8, rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
+    { id: 'rtcpp-answers-vp8', name: 'rtcpp sends testsrc VP8 to a chromium recvonly offer', run: rtcppSends, codec: 'VP8', port: 18610 },
+    { id: 'rtcpp-offers-vp8', name: 'rtcpp offers testsrc VP8, chromium answers', run: rtcppOffers, codec: 'VP8', port: 18620 },
+    { id: 'rtcpp-offers-vp9', name: 'rtcpp offers testsrc VP9, chromium answers', run: rtcppOffers, codec: 'VP9', port: 18660 },
+    { id: 'chromium-sends-vp9', name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
+    { id: 'rtcpp-answers-vp9', name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
+    { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', simulcast: true, port: 18650 },
+  ];
+  // Case ids after the binary (or ONLY=id,...) pick a subset.
+  const wanted = [...process.argv.slice(3), ...(process.env.ONLY ? process.env.ONLY.split(',') : [])];
+  for (const w of wanted) {
+    if (!all.some((c) => c.id === w)) {
+      console.error(`unknown case ${w}; cases: ${all.map((c) => c.id).join(' ')}`);
+      process.exit(2);
+    }
+  }
+  const cases = all.filter((c) => !wanted.length || wanted.includes(c.id));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-chromium-media-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumBin, headless: true, args: chromiumArgs });
   try {
