@@ -32,7 +32,7 @@ NegotiatorConfig default_config() {
     video("H264", "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f", 104);
     video("H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", 106);
     video("H264", "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f", 108);
-    video("H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f", 110);
+    video("H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f", 112); // rtx 113: 110/111 would put its rtx on opus's 111
     video("AV1", "level-idx=5;profile=0;tier=0", 45);
     video("red", "", 118);
     c.video_codecs.push_back({"ulpfec", 90000, std::nullopt, "", {}, 120});

@@ -1,0 +1,52 @@
+// A MediaEngine configured as the receiving side of a real offer/answer (Opus + VP8 with NACK and RTX), for tests
+// and the media fuzz target: the same negotiation code paths as a Session, without transports.
+#pragma once
+
+#include "pc/media_engine.hpp"
+#include "sdp/negotiator.hpp"
+
+#include <deque>
+#include <memory>
+
+namespace rtcpp::pc {
+
+struct MediaFixture {
+    Random random{7};
+    std::deque<SessionEvent> events;
+    std::unique_ptr<MediaEngine> engine;
+    uint8_t opus_pt = 0, vp8_pt = 0, vp8_rtx_pt = 0;
+
+    explicit MediaFixture(bool raw_events = false) {
+        auto transport = [](const std::string& ufrag, uint8_t fill) {
+            sdp::LocalTransport t;
+            t.ice_ufrag = ufrag;
+            t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
+            t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
+            return t;
+        };
+        sdp::Negotiator offerer(random, transport("offr", 0xAA));
+        sdp::Negotiator answerer(random, transport("answ", 0xBB));
+        sdp::TransceiverInit audio;
+        audio.kind = sdp::MediaKind::Audio;
+        audio.direction = sdp::Direction::SendOnly;
+        offerer.add_transceiver(audio);
+        sdp::TransceiverInit video;
+        video.kind = sdp::MediaKind::Video;
+        video.direction = sdp::Direction::SendOnly;
+        offerer.add_transceiver(video);
+        auto offer = offerer.create_offer();
+        auto answer = answerer.answer(*offer);
+        engine = std::make_unique<MediaEngine>(random, events, raw_events);
+        engine->configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "fixture");
+        for (const auto& m : answer->negotiated.media)
+            for (const auto& c : m.codecs) {
+                if (c.name == "opus" && !opus_pt) opus_pt = c.pt;
+                if (c.name == "VP8" && !vp8_pt) {
+                    vp8_pt = c.pt;
+                    vp8_rtx_pt = c.rtx_pt.value_or(0);
+                }
+            }
+    }
+};
+
+} // namespace rtcpp::pc

@@ -1,0 +1,65 @@
+// MediaEngine on its own: what arrives from the network is bounded, whatever it claims to be.
+#include "pc/media_fixture.hpp"
+#include "rtp/rtp_packet.hpp"
+
+#include <doctest/doctest.h>
+
+#include <malloc.h>
+
+using namespace rtcpp;
+using namespace rtcpp::pc;
+
+namespace {
+
+std::vector<uint8_t> packet(uint8_t pt, uint32_t ssrc, uint16_t seq, size_t payload) {
+    rtp::RtpHeader h;
+    h.payload_type = pt;
+    h.ssrc = ssrc;
+    h.sequence_number = seq;
+    h.timestamp = seq * 3000u;
+    h.marker = true;
+    std::vector<uint8_t> body(payload, 0x11);
+    body[0] = 0x10; // VP8: S bit, start of a partition; Opus: a valid TOC byte
+    return rtp::build_rtp_packet(h, body);
+}
+
+size_t heap_in_use() { return mallinfo2().uordblks; }
+
+} // namespace
+
+TEST_CASE("media engine: 10,000 random SSRCs keep a bounded number of receive streams and bounded memory") {
+    MediaFixture f;
+    REQUIRE(f.vp8_pt != 0);
+    REQUIRE(f.opus_pt != 0);
+    Random r(5);
+    // Warm up one legitimate stream, then measure.
+    for (uint16_t s = 0; s < 10; ++s) f.engine->handle_rtp(Timestamp::millis(s), packet(f.opus_pt, 42, s, 60));
+    const size_t before = heap_in_use();
+    for (int i = 0; i < 10000; ++i) {
+        const uint8_t pt = (i % 2) ? f.vp8_pt : f.opus_pt;
+        f.engine->handle_rtp(Timestamp::millis(100 + i), packet(pt, r.next_u32(), static_cast<uint16_t>(i), 200));
+        f.engine->handle_timeout(Timestamp::millis(100 + i));
+    }
+    f.events.clear();
+    const size_t growth = heap_in_use() > before ? heap_in_use() - before : 0;
+    MESSAGE("10,000 SSRCs: heap growth " << growth << " bytes, dropped " << f.engine->dropped());
+    // At most 64 receive streams (each with a frame buffer and NACK list) are tracked; the rest are dropped.
+    CHECK(f.engine->dropped() >= 10000 - 64);
+    // Bound: 2 MiB (measured: about 180 KB for the 63 streams admitted; one stream per SSRC would be ~3 MB).
+    CHECK(growth < 2 * 1024 * 1024);
+    // The legitimate stream still works.
+    const size_t frames_before = f.engine->stats().at(0).frames_received;
+    for (uint16_t s = 10; s < 20; ++s) f.engine->handle_rtp(Timestamp::seconds(20), packet(f.opus_pt, 42, s, 60));
+    CHECK(f.engine->stats().at(0).frames_received == frames_before + 10);
+}
+
+TEST_CASE("media engine: malformed RTP and RTCP are counted and dropped") {
+    MediaFixture f;
+    const uint64_t before = f.engine->dropped();
+    const std::vector<uint8_t> junk{0x80, 0x60, 0x00};
+    f.engine->handle_rtp(Timestamp::zero(), junk);
+    const std::vector<uint8_t> lying_rtcp{0x81, 0xC9, 0x00, 0x40, 0, 0, 0, 1};
+    f.engine->handle_rtcp(Timestamp::zero(), lying_rtcp);
+    CHECK(f.engine->dropped() == before + 2);
+    CHECK(f.events.empty());
+}
