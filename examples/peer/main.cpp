@@ -10,10 +10,18 @@
 //   --ice-tcp: also gather ICE-TCP candidates (a TCP listener per local address; Configuration::ice_tcp).
 //   --bind IP: the local address to use (default: every interface, loopback included).
 //   --timeout SECONDS: give up after this long (default 120).
+//   --media testsrc: also send a 440 Hz tone (Opus) and a test pattern (640x360, 30 fps, VP8 or --video-codec VP9) on
+//       sendrecv transceivers (answering: on what the offer has), and decode what arrives.
+//   --media recv: receive only (recvonly transceivers when offering; answering: whatever the offer sends).
+//   --record DIR: write what arrives to DIR/video-<mid>.ivf and DIR/audio-<mid>.wav (decoded PCM).
+//   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
+//       media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
 #include <rtcpp/log.hpp>
 #include <rtcpp/peer_connection.hpp>
 #include <rtcpp/version.hpp>
+
+#include "media.hpp"
 
 #include <httplib.h>
 #include <openssl/evp.h>
@@ -23,8 +31,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace rtcpp;
@@ -48,6 +59,10 @@ struct Options {
     std::optional<IpAddr> bind;
     int timeout_s = 120;
     bool quiet = false;
+    std::string media; ///< "", "testsrc" or "recv"
+    codec::VideoCodec video_codec = codec::VideoCodec::VP8;
+    std::string record_dir;
+    double duration_s = 0;
 };
 
 /// Done/failed signal shared by the callbacks and main.
@@ -230,6 +245,189 @@ private:
     std::chrono::steady_clock::time_point started_;
 };
 
+
+/// Media counters and the decoders, shared by every connection (the summary line sums them).
+struct MediaShared {
+    explicit MediaShared(const std::string& record_dir) : receiver(record_dir) {}
+    peer::MediaReceiver receiver;
+    std::atomic<uint64_t> sent_video{0};
+    std::atomic<uint64_t> sent_audio{0};
+    /// Set at the end: frames arriving during teardown are no longer counted.
+    std::atomic<bool> stopped{false};
+};
+
+constexpr int kVideoWidth = 640;
+constexpr int kVideoHeight = 360;
+constexpr int kVideoFps = 30;
+
+/// One connection's media: the mids of its transceivers, keyframe requests both ways, and the sender thread that
+/// paces the test source (20 ms audio, 1/30 s video) once the connection is up.
+class MediaLink {
+public:
+    MediaLink(PeerConnection& pc, const Options& o, MediaShared& shared) : pc_(pc), o_(o), shared_(shared) {}
+    ~MediaLink() { stop(); }
+
+    void wire() {
+        pc_.on_track([this](const TransceiverInfo& t) {
+            std::fprintf(stderr, "[%8.1f ms] track: %s mid %s\n", elapsed_ms(), std::string(to_string(t.kind)).c_str(),
+                         t.mid.value_or("?").c_str());
+            std::lock_guard l(m_);
+            if (t.mid) mids_[t.id] = *t.mid;
+        });
+        pc_.on_frame([this](const event::MediaFrame& f) {
+            if (shared_.stopped) return;
+            std::string mid;
+            {
+                std::lock_guard l(m_);
+                auto it = mids_.find(f.transceiver);
+                mid = it != mids_.end() ? it->second : "t" + std::to_string(f.transceiver);
+            }
+            if (shared_.receiver.on_frame(mid, f.rid, f.codec, f.rtp_timestamp, f.keyframe, f.data)) {
+                // Asked for from the sender thread: calling into the PeerConnection from its own callback is avoided.
+                std::lock_guard l(m_);
+                want_keyframe_from_peer_.insert(f.transceiver);
+            }
+        });
+        pc_.on_keyframe_request([this](TransceiverId id) {
+            std::lock_guard l(m_);
+            peer_wants_keyframe_.insert(id);
+        });
+    }
+
+    /// After a description is applied (never from a callback): learn the mids.
+    void negotiated() {
+        for (const auto& t : pc_.transceivers()) {
+            std::lock_guard l(m_);
+            if (t.mid) mids_[t.id] = *t.mid;
+        }
+    }
+
+    void start() {
+        if (thread_.joinable()) return;
+        thread_ = std::thread([this] { run(); });
+    }
+    void stop() {
+        {
+            std::lock_guard l(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+    void connected() {
+        {
+            std::lock_guard l(m_);
+            connected_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    struct Sender {
+        TransceiverId id = 0;
+        std::unique_ptr<peer::AudioSource> audio;
+        std::unique_ptr<peer::VideoSource> video;
+        uint32_t timestamp = 0;
+        std::chrono::steady_clock::time_point next;
+        std::chrono::microseconds period{};
+    };
+
+    void run() {
+        {
+            std::unique_lock l(m_);
+            cv_.wait(l, [&] { return stop_ || connected_; });
+            if (stop_) return;
+        }
+        std::vector<Sender> senders;
+        const auto now = std::chrono::steady_clock::now();
+        if (o_.media == "testsrc") {
+            for (const auto& t : pc_.transceivers()) {
+                const bool sends = t.current_direction && (*t.current_direction == RtpDirection::SendRecv ||
+                                                           *t.current_direction == RtpDirection::SendOnly);
+                if (!sends || t.send_codec.empty()) {
+                    std::fprintf(stderr, "[%8.1f ms] not sending on mid %s (direction %s, negotiated %s, codec '%s')\n",
+                                 elapsed_ms(), t.mid.value_or("?").c_str(), std::string(to_string(t.direction)).c_str(),
+                                 t.current_direction ? std::string(to_string(*t.current_direction)).c_str() : "none",
+                                 t.send_codec.c_str());
+                    continue;
+                }
+                Sender s;
+                s.id = t.id;
+                s.next = now;
+                if (t.kind == MediaKind::Audio && (t.send_codec == "opus" || t.send_codec == "OPUS")) {
+                    s.audio = peer::AudioSource::create();
+                    s.period = std::chrono::microseconds(20000);
+                } else if (auto c = codec::video_codec_from_name(t.send_codec); t.kind == MediaKind::Video && c) {
+                    s.video = peer::VideoSource::create(*c, kVideoWidth, kVideoHeight, kVideoFps);
+                    s.period = std::chrono::microseconds(1000000 / kVideoFps);
+                }
+                if (!s.audio && !s.video) {
+                    std::fprintf(stderr, "not sending on mid %s: codec %s\n", t.mid.value_or("?").c_str(),
+                                 t.send_codec.c_str());
+                    continue;
+                }
+                std::fprintf(stderr, "[%8.1f ms] sending %s on mid %s\n", elapsed_ms(), t.send_codec.c_str(),
+                             t.mid.value_or("?").c_str());
+                senders.push_back(std::move(s));
+            }
+        }
+        // One thread per stream, so a slow video encode never delays the 20 ms audio packets.
+        std::vector<std::thread> threads;
+        for (auto& s : senders) threads.emplace_back([this, &s] { send_loop(s); });
+        auto last_pli = std::chrono::steady_clock::now() - 1s;
+        for (;;) {
+            std::set<TransceiverId> ask_keyframe;
+            {
+                std::unique_lock l(m_);
+                cv_.wait_for(l, 100ms, [&] { return stop_; });
+                if (stop_) break;
+                // At most a couple of PLIs a second, however many undecodable frames arrive.
+                if (std::chrono::steady_clock::now() - last_pli > 500ms) ask_keyframe.swap(want_keyframe_from_peer_);
+            }
+            if (!ask_keyframe.empty()) last_pli = std::chrono::steady_clock::now();
+            for (auto id : ask_keyframe) (void)pc_.request_keyframe(id);
+        }
+        for (auto& t : threads) t.join();
+    }
+
+    void send_loop(Sender& s) {
+        for (;;) {
+            bool keyframe = false;
+            {
+                std::unique_lock l(m_);
+                cv_.wait_until(l, s.next, [&] { return stop_; });
+                if (stop_) return;
+                keyframe = peer_wants_keyframe_.erase(s.id) > 0;
+            }
+            const auto frame = s.audio ? s.audio->next() : s.video->next(keyframe);
+            if (!frame.empty() && pc_.send_frame(s.id, frame, s.timestamp)) {
+                if (s.audio) ++shared_.sent_audio;
+                else ++shared_.sent_video;
+            }
+            // Behind by more than a frame (a slow encode): skip the missed slots rather than burst; the RTP clock
+            // still advances by them, so the receiver sees a gap in time, not a slowdown.
+            const uint32_t step = s.audio ? peer::AudioSource::kTimestampStep : 90000 / kVideoFps;
+            const auto t = std::chrono::steady_clock::now();
+            do {
+                s.next += s.period;
+                s.timestamp += step;
+            } while (s.next + s.period < t);
+        }
+    }
+
+    PeerConnection& pc_;
+    const Options& o_;
+    MediaShared& shared_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    bool connected_ = false;
+    std::map<TransceiverId, std::string> mids_;
+    std::set<TransceiverId> peer_wants_keyframe_;
+    std::set<TransceiverId> want_keyframe_from_peer_;
+    std::thread thread_;
+};
+
 const char* kPage = R"HTML(<!doctype html>
 <html><head><meta charset="utf-8"><title>rtcpp-peer</title></head>
 <body>
@@ -258,6 +456,8 @@ document.getElementById('connect').onclick = async () => {
 
 /// Everything one connection needs, kept alive by the program.
 struct Connection {
+    // Declared before pc so the PeerConnection (whose callbacks use it) goes first; its thread is stopped before.
+    std::unique_ptr<MediaLink> media;
     std::unique_ptr<PeerConnection> pc;
     std::vector<std::shared_ptr<DataChannel>> channels;
     std::unique_ptr<FileSender> sender;
@@ -266,9 +466,11 @@ struct Connection {
 
 void wire(Connection& c, const Options& o, Outcome& outcome) {
     PeerConnection& pc = *c.pc;
-    pc.on_connection_state_change([&outcome, &pc](PeerConnectionState s, const std::optional<Error>& e) {
+    MediaLink* media = c.media.get();
+    pc.on_connection_state_change([&outcome, &pc, media](PeerConnectionState s, const std::optional<Error>& e) {
         std::fprintf(stderr, "[%8.1f ms] connection %s\n", elapsed_ms(), std::string(to_string(s)).c_str());
         if (s == PeerConnectionState::Connected) {
+            if (media) media->connected();
             const auto st = pc.stats();
             if (st.selected_remote)
                 std::fprintf(stderr, "             selected pair %s %s -> %s %s over %s\n",
@@ -299,6 +501,52 @@ void wire(Connection& c, const Options& o, Outcome& outcome) {
         }
         (void)outcome;
     });
+    if (media) media->wire();
+}
+
+/// Answering with --media testsrc: a sendrecv transceiver for each audio/video m-line of the offer, added before
+/// the answer is created so the answer takes them for those m-lines (as addTrack would in a browser). The answer's
+/// direction then follows the offer's (sendonly where the offer only receives).
+void add_answer_media(PeerConnection& pc, const Options& o, const std::string& offer) {
+    if (o.media != "testsrc") return;
+    size_t pos = 0;
+    while ((pos = offer.find("m=", pos)) != std::string::npos) {
+        const bool line_start = pos == 0 || offer[pos - 1] == '\n';
+        const std::string_view rest(offer.data() + pos + 2, std::min<size_t>(6, offer.size() - pos - 2));
+        pos += 2;
+        if (!line_start) continue;
+        std::optional<MediaKind> kind;
+        if (rest.rfind("audio ", 0) == 0) kind = MediaKind::Audio;
+        else if (rest.rfind("video ", 0) == 0) kind = MediaKind::Video;
+        if (!kind) continue;
+        TransceiverInit init;
+        if (*kind == MediaKind::Video) {
+            // --video-codec first; the others keep an m-line we could not encode for still receivable.
+            const bool vp9 = o.video_codec == codec::VideoCodec::VP9;
+            init.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9", "H264", "AV1"};
+        }
+        if (auto r = pc.add_transceiver(*kind, init); !r)
+            std::fprintf(stderr, "cannot add a %s transceiver: %s\n", std::string(to_string(*kind)).c_str(),
+                         r.error().to_string().c_str());
+    }
+}
+
+/// Offering with --media: one audio and one video transceiver.
+Result<void> add_media(PeerConnection& pc, const Options& o) {
+    if (o.media.empty()) return {};
+    TransceiverInit audio;
+    TransceiverInit video;
+    if (o.media == "recv") {
+        audio.direction = RtpDirection::RecvOnly;
+        video.direction = RtpDirection::RecvOnly;
+    } else {
+        audio.codecs = {"opus"};
+        const bool vp9 = o.video_codec == codec::VideoCodec::VP9;
+        video.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9"};
+    }
+    if (auto r = pc.add_transceiver(MediaKind::Audio, audio); !r) return r.error();
+    if (auto r = pc.add_transceiver(MediaKind::Video, video); !r) return r.error();
+    return {};
 }
 
 int run(const Options& o) {
@@ -309,6 +557,8 @@ int run(const Options& o) {
     cfg.bind_address = o.bind;
     cfg.ice_tcp = o.ice_tcp;
     Outcome outcome;
+    std::unique_ptr<MediaShared> media;
+    if (!o.media.empty()) media = std::make_unique<MediaShared>(o.record_dir);
     std::mutex conns_mutex;
     std::vector<std::unique_ptr<Connection>> conns;
 
@@ -317,6 +567,7 @@ int run(const Options& o) {
         if (!pc) return pc.error();
         auto c = std::make_unique<Connection>();
         c->pc = std::move(pc.value());
+        if (media) c->media = std::make_unique<MediaLink>(*c->pc, o, *media);
         if (!o.receive_file.empty()) c->receiver = std::make_unique<FileReceiver>(o.receive_file, outcome);
         wire(*c, o, outcome);
         std::lock_guard l(conns_mutex);
@@ -349,11 +600,16 @@ int run(const Options& o) {
                 res.set_content(r.error().to_string() + "\n", "text/plain");
                 return;
             }
+            add_answer_media(pc, o, req.body);
             auto answer = pc.create_answer();
             if (!answer || !pc.set_local_description(*answer)) {
                 res.status = 500;
                 res.set_content(answer ? "setting the answer failed\n" : answer.error().to_string() + "\n", "text/plain");
                 return;
+            }
+            if ((*c)->media) {
+                (*c)->media->negotiated();
+                (*c)->media->start();
             }
             wait_gathering(pc);
             res.status = 201;
@@ -416,6 +672,10 @@ int run(const Options& o) {
             if (conn.sender) conn.sender->start();
             else if (!o.echo) (void)channel->send("hello from rtcpp-peer");
         });
+        if (auto m = add_media(pc, o); !m) {
+            std::fprintf(stderr, "adding media: %s\n", m.error().to_string().c_str());
+            return 3;
+        }
         auto offer = pc.create_offer();
         if (!offer || !pc.set_local_description(*offer)) {
             std::fprintf(stderr, "creating the offer failed\n");
@@ -444,24 +704,56 @@ int run(const Options& o) {
             std::fprintf(stderr, "the answer was refused: %s\n", r.error().to_string().c_str());
             return 2;
         }
+        if (conn.media) {
+            conn.media->negotiated();
+            conn.media->start();
+        }
     }
 
     int code = 0;
     {
         std::unique_lock l(outcome.m);
         const bool finishes = !o.send_file.empty() || !o.receive_file.empty();
-        if (finishes) {
-            if (!outcome.cv.wait_for(l, std::chrono::seconds(o.timeout_s), [&] { return outcome.done; })) {
-                outcome.done = true;
+        const auto timeout_at = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout_s);
+        // --duration counts from the start of the program.
+        const auto duration_at =
+            o.duration_s > 0
+                ? g_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(o.duration_s))
+                : timeout_at;
+        const bool duration_first = o.duration_s > 0 && duration_at < timeout_at;
+        if (!outcome.cv.wait_until(l, std::min(timeout_at, duration_at), [&] { return outcome.done; })) {
+            outcome.done = true;
+            if (duration_first) {
+                outcome.code = 0;
+            } else if (finishes) {
                 outcome.code = 5;
                 outcome.message = "timed out after " + std::to_string(o.timeout_s) + " s";
             }
-        } else {
-            // Serve (or keep the connection) until failure or timeout.
-            outcome.cv.wait_for(l, std::chrono::seconds(o.timeout_s), [&] { return outcome.done; });
+            // Otherwise: served (or kept the connection) until the timeout.
         }
         code = outcome.code;
         if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
+    }
+    if (media) {
+        media->stopped = true;
+        {
+            std::lock_guard lk(conns_mutex);
+            for (auto& c : conns)
+                if (c->media) c->media->stop();
+        }
+        media->receiver.close();
+        for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        const auto t = media->receiver.totals();
+        std::fprintf(stderr,
+                     "media: video frames received %llu decoded %llu errors %llu; audio frames received %llu decoded "
+                     "%llu errors %llu; sent video %llu audio %llu\n",
+                     static_cast<unsigned long long>(t.video_received), static_cast<unsigned long long>(t.video_decoded),
+                     static_cast<unsigned long long>(t.video_errors), static_cast<unsigned long long>(t.audio_received),
+                     static_cast<unsigned long long>(t.audio_decoded), static_cast<unsigned long long>(t.audio_errors),
+                     static_cast<unsigned long long>(media->sent_video.load()),
+                     static_cast<unsigned long long>(media->sent_audio.load()));
+        std::fflush(stderr);
     }
     if (server) {
         server->stop();
@@ -476,7 +768,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
-                 "[--timeout SECONDS] [--quiet] [--verbose]\n");
+                 "[--timeout SECONDS] [--quiet] [--verbose]\n"
+                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS]\n");
     return 1;
 }
 
@@ -502,6 +795,15 @@ int main(int argc, char** argv) {
             });
         }
         else if (a == "--timeout") o.timeout_s = std::atoi(next().c_str());
+        else if (a == "--media") {
+            o.media = next();
+            if (o.media != "testsrc" && o.media != "recv") return usage();
+        } else if (a == "--video-codec") {
+            auto c = codec::video_codec_from_name(next());
+            if (!c) return usage();
+            o.video_codec = *c;
+        } else if (a == "--record") o.record_dir = next();
+        else if (a == "--duration") o.duration_s = std::atof(next().c_str());
         else if (a == "--bind") {
             auto ip = IpAddr::parse(next());
             if (!ip) return usage();
@@ -519,6 +821,15 @@ int main(int argc, char** argv) {
     if (!o.send_file.empty() && o.connect.empty()) {
         std::fprintf(stderr, "--send-file goes with --connect\n");
         return 1;
+    }
+    if (!o.record_dir.empty()) {
+        if (o.media.empty()) o.media = "recv";
+        std::error_code ec;
+        std::filesystem::create_directories(o.record_dir, ec);
+        if (ec) {
+            std::fprintf(stderr, "--record %s: %s\n", o.record_dir.c_str(), ec.message().c_str());
+            return 4;
+        }
     }
     return run(o);
 }

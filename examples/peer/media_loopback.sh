@@ -1,0 +1,59 @@
+#!/bin/sh
+# Two rtcpp-peer processes on 127.0.0.1 exchange audio (Opus tone) and video (test pattern) both ways with
+# --media testsrc --record, then each checks its summary line against what the other sent, and the files.
+#   media_loopback.sh PATH/TO/rtcpp-peer [VP8|VP9] [PORT]
+set -eu
+PEER=$1
+CODEC=${2:-VP8}
+PORT=${3:-18931}
+DIR=$(mktemp -d)
+trap 'kill $LPID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+mkdir -p "$DIR/a" "$DIR/b"
+"$PEER" --listen 127.0.0.1:$PORT --media testsrc --video-codec "$CODEC" --record "$DIR/a" --duration 7 --timeout 20 \
+  2>"$DIR/a.log" &
+LPID=$!
+sleep 1
+"$PEER" --connect http://127.0.0.1:$PORT/offer --media testsrc --video-codec "$CODEC" --record "$DIR/b" --duration 5 \
+  --timeout 20 >/dev/null 2>"$DIR/b.log"
+wait $LPID
+python3 - "$DIR" "$CODEC" <<'PY'
+import re, struct, sys, os, glob
+d, codec = sys.argv[1], sys.argv[2]
+rx = re.compile(r'media: video frames received (\d+) decoded (\d+) errors (\d+); audio frames received (\d+) '
+                r'decoded (\d+) errors (\d+); sent video (\d+) audio (\d+)')
+s = {}
+for side in 'ab':
+    text = open(os.path.join(d, side + '.log')).read()
+    m = rx.findall(text)
+    if len(m) != 1:
+        print(text[-3000:]); sys.exit(f'{side}: expected one summary line, found {len(m)}')
+    s[side] = list(map(int, m[0]))
+    print(f'{side}: ' + ' '.join(map(str, s[side])))
+ok = True
+def check(cond, what):
+    global ok
+    print(('ok   ' if cond else 'FAIL ') + what)
+    ok = ok and cond
+for rx_side in 'ab':
+    vr, vd, ve, ar, ad, ae, sv, sa = s[rx_side]
+    check(sv > 0 and sa > 0, f'{rx_side} sent video {sv} audio {sa}')
+    # b runs 5 s, a 7 s: each side receives while both run, so compare with what b sent (the shorter one).
+    ref_v, ref_a = s['b'][6], s['b'][7]
+    check(ve == 0 and ae == 0, f'{rx_side}: no decode errors (video {ve}, audio {ae})')
+    check(vd >= 0.8 * ref_v, f'{rx_side}: decoded {vd} video frames of ~{ref_v}')
+    check(ad >= 0.8 * ref_a, f'{rx_side}: decoded {ad} audio frames of ~{ref_a}')
+    ivf = glob.glob(os.path.join(d, rx_side, 'video-*.ivf'))
+    wav = glob.glob(os.path.join(d, rx_side, 'audio-*.wav'))
+    check(len(ivf) == 1 and len(wav) == 1, f'{rx_side}: one IVF and one WAV ({ivf}, {wav})')
+    if ivf:
+        h = open(ivf[0], 'rb').read(32)
+        magic, _, hl, fourcc, w, hh, rate, scale, n = struct.unpack('<4sHH4sHHIII', h[:28])
+        check(magic == b'DKIF' and fourcc == (b'VP90' if codec == 'VP9' else b'VP80') and (w, hh) == (640, 360)
+              and n >= vd * 0.9, f'{rx_side}: IVF {fourcc} {w}x{hh} {n} frames')
+    if wav:
+        b = open(wav[0], 'rb').read()
+        rate, = struct.unpack('<I', b[24:28]); ch, = struct.unpack('<H', b[22:24]); n, = struct.unpack('<I', b[40:44])
+        secs = n / 2 / ch / rate
+        check(b[:4] == b'RIFF' and rate == 48000 and secs > 3, f'{rx_side}: WAV {rate} Hz x{ch} {secs:.2f} s')
+sys.exit(0 if ok else 1)
+PY
