@@ -255,7 +255,7 @@ async function chromiumSends(context, c) {
     check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
     await page.goto(`http://127.0.0.1:${c.port}/`);
     await page.evaluate(pageLib);
-    const r = await page.evaluate(async ({ codec, simulcast, startKbps }) => {
+    const r = await page.evaluate(async ({ codec, onlyCodec, simulcast, startKbps }) => {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
         video: simulcast ? simulcast : { width: 640, height: 480 } });
       const pc = new RTCPeerConnection();
@@ -264,7 +264,7 @@ async function chromiumSends(context, c) {
       const init = { direction: 'sendonly', streams: [stream] };
       if (simulcast) init.sendEncodings = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }];
       const vt = pc.addTransceiver(stream.getVideoTracks()[0], init);
-      if (codec !== 'VP8') window.mt.only(vt, codec);
+      if (onlyCodec) window.mt.only(vt, codec);
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
@@ -284,7 +284,7 @@ async function chromiumSends(context, c) {
       const state = await window.mt.waitConnected(pc, 10000);
       window.mt.start(pc);
       return { status: res.status, offer, answer, state, setupMs: Date.now() - t0 };
-    }, { codec: c.codec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
+    }, { codec: c.codec, onlyCodec: c.codec !== 'VP8' || !!c.onlyCodec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
     if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.port}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
     if (r.status !== 201) return;
@@ -512,13 +512,15 @@ async function rtcppOffers(context, c) {
 
 async function main() {
   const all = [
-    { id: 'chromium-sends-vp8', name: 'chromium sends camera+mic VP8, rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
+    // Chromium's default offer: VP8 first, with red/ulpfec and every other codec it has.
+    { id: 'chromium-sends-vp8', name: 'chromium sends camera+mic VP8 (default offer), rtcpp decodes', run: chromiumSends, codec: 'VP8', port: 18600 },
+    { id: 'chromium-sends-vp8-only', name: 'chromium sends camera+mic VP8 (VP8-only offer), rtcpp decodes', run: chromiumSends, codec: 'VP8', onlyCodec: true, port: 18670 },
     { id: 'rtcpp-answers-vp8', name: 'rtcpp sends testsrc VP8 to a chromium recvonly offer', run: rtcppSends, codec: 'VP8', port: 18610 },
     { id: 'rtcpp-offers-vp8', name: 'rtcpp offers testsrc VP8, chromium answers', run: rtcppOffers, codec: 'VP8', port: 18620 },
     { id: 'rtcpp-offers-vp9', name: 'rtcpp offers testsrc VP9, chromium answers', run: rtcppOffers, codec: 'VP9', port: 18660 },
     { id: 'chromium-sends-vp9', name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
     { id: 'rtcpp-answers-vp9', name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
-    { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', simulcast: true, port: 18650 },
+    { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', onlyCodec: true, simulcast: true, port: 18650 },
   ];
   // Case ids after the binary (or ONLY=id,...) pick a subset.
   const wanted = [...process.argv.slice(3), ...(process.env.ONLY ? process.env.ONLY.split(',') : [])];
