@@ -744,6 +744,7 @@ int run(const Options& o) {
         }
         media->receiver.close();
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         const auto t = media->receiver.totals();
         std::fprintf(stderr,
                      "media: video frames received %llu decoded %llu errors %llu; audio frames received %llu decoded "

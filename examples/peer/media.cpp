@@ -55,6 +55,11 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
         ++s.decoded;
         s.width = (*pic)->width;
         s.height = (*pic)->height;
+        // Checks the content end to end when the sender is an rtcpp-peer --media testsrc.
+        if (auto n = read_frame_counter(**pic); n && (!s.last_counter || *n > *s.last_counter)) {
+            ++s.pattern_frames;
+            s.last_counter = n;
+        }
     }
     if (!record_dir_.empty()) {
         if (!s.ivf) {
@@ -136,6 +141,16 @@ std::vector<std::string> MediaReceiver::rid_lines() const {
                       std::to_string(s.decoded) + " errors " + std::to_string(s.errors) + " (" +
                       std::to_string(s.width) + "x" + std::to_string(s.height) + ")");
     }
+    return out;
+}
+
+std::vector<std::string> MediaReceiver::pattern_lines() const {
+    std::lock_guard l(m_);
+    std::vector<std::string> out;
+    for (const auto& [name, s] : video_)
+        if (s.pattern_frames > 0)
+            out.push_back("media: video " + name + " test pattern frames " + std::to_string(s.pattern_frames) + " of " +
+                          std::to_string(s.decoded) + " decoded, last counter " + std::to_string(*s.last_counter));
     return out;
 }
 

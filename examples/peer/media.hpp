@@ -40,6 +40,9 @@ public:
     Totals totals() const;
     /// One line per simulcast layer received (`media: rid q video frames received N decoded N errors N`).
     std::vector<std::string> rid_lines() const;
+    /// One line per video stream whose pictures carry rtcpp's test pattern: how many had a readable, increasing
+    /// frame counter (`media: video 1 test pattern frames N of M decoded, last counter K`).
+    std::vector<std::string> pattern_lines() const;
 
 private:
     struct VideoStream {
@@ -49,6 +52,9 @@ private:
         bool waiting_for_keyframe = true;
         std::optional<uint32_t> first_timestamp;
         uint64_t received = 0, decoded = 0, errors = 0;
+        /// Decoded pictures showing rtcpp's test pattern with a counter above the previous one.
+        uint64_t pattern_frames = 0;
+        std::optional<uint32_t> last_counter;
         int width = 0, height = 0;
     };
     struct AudioStream {

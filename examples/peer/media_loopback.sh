@@ -42,6 +42,8 @@ for rx_side in 'ab':
     check(ve == 0 and ae == 0, f'{rx_side}: no decode errors (video {ve}, audio {ae})')
     check(vd >= 0.8 * ref_v, f'{rx_side}: decoded {vd} video frames of ~{ref_v}')
     check(ad >= 0.8 * ref_a, f'{rx_side}: decoded {ad} audio frames of ~{ref_a}')
+    pm = re.search(r'media: video \S+ test pattern frames (\d+) of (\d+) decoded', open(os.path.join(d, rx_side + '.log')).read())
+    check(pm is not None and int(pm.group(1)) >= 0.95 * vd, f'{rx_side}: test pattern counters read back: {pm.group(0) if pm else None}')
     ivf = glob.glob(os.path.join(d, rx_side, 'video-*.ivf'))
     wav = glob.glob(os.path.join(d, rx_side, 'audio-*.wav'))
     check(len(ivf) == 1 and len(wav) == 1, f'{rx_side}: one IVF and one WAV ({ivf}, {wav})')
