@@ -743,6 +743,29 @@ int run(const Options& o) {
                 if (c->media) c->media->stop();
         }
         media->receiver.close();
+        {
+            // The transport's view per transceiver, to tell "nothing arrived" from "arrived but no whole frame".
+            std::lock_guard lk(conns_mutex);
+            for (auto& c : conns) {
+                std::map<TransceiverId, std::string> mids;
+                for (const auto& t : c->pc->transceivers())
+                    mids[t.id] = std::string(to_string(t.kind)) + " mid " + t.mid.value_or("?") + " " + t.send_codec;
+                for (const auto& st : c->pc->rtp_stats())
+                    std::fprintf(stderr,
+                                 "rtp: %s: sent packets %llu frames %llu (nacks in %llu, keyframe requests in %llu); "
+                                 "received packets %llu frames %llu lost %llu (nacks out %llu, keyframe requests out "
+                                 "%llu)\n",
+                                 mids[st.transceiver].c_str(), static_cast<unsigned long long>(st.packets_sent),
+                                 static_cast<unsigned long long>(st.frames_sent),
+                                 static_cast<unsigned long long>(st.nacks_received),
+                                 static_cast<unsigned long long>(st.keyframe_requests_received),
+                                 static_cast<unsigned long long>(st.packets_received),
+                                 static_cast<unsigned long long>(st.frames_received),
+                                 static_cast<unsigned long long>(st.packets_lost),
+                                 static_cast<unsigned long long>(st.nacks_sent),
+                                 static_cast<unsigned long long>(st.keyframe_requests_sent));
+            }
+        }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         const auto t = media->receiver.totals();
