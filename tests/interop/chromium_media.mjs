@@ -48,6 +48,9 @@ function check(cond, what) {
   }
   results.push({ ok: !!cond, what });
 }
+// Stage times of the running case, printed when a case runs long (a stall somewhere).
+let marks = [];
+function mark(label) { marks.push([label, Date.now()]); }
 function figure(line) {
   console.log(`  ${line}`);
   figures.push(line);
@@ -295,9 +298,12 @@ async function chromiumSends(context, c) {
         `${c.name}: rtcpp answered a=simulcast:recv with the three rids`);
     }
     check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
+    mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    mark('rtcpp-peer exited');
     await stopPeer(peer);
     const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    mark('stats collected');
     const out = peer.output();
     const s = parseSummary(out);
     check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
@@ -345,7 +351,9 @@ async function chromiumSends(context, c) {
     await stopPeer(peer);
     if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+    mark('cleanup');
     await page.close();
+    mark('page closed');
     fs.rmSync(recordDir, { recursive: true, force: true });
   }
 }
@@ -403,11 +411,14 @@ async function rtcppSends(context, c) {
     check(direction(section(r.answer, 'video')) === 'sendonly' && direction(section(r.answer, 'audio')) === 'sendonly',
       `${c.name}: rtcpp answered sendonly audio and video (${direction(section(r.answer, 'audio'))}, ${direction(section(r.answer, 'video'))})`);
     check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
+    mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    mark('rtcpp-peer exited');
     await stopPeer(peer);
     // Let the last frames through Chromium's jitter buffer.
     await new Promise((res) => setTimeout(res, 500));
     const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    mark('stats collected');
     const s = parseSummary(peer.output());
     check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
     if (!s) return;
@@ -416,7 +427,9 @@ async function rtcppSends(context, c) {
     await stopPeer(peer);
     if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
+    mark('cleanup');
     await page.close();
+    mark('page closed');
   }
 }
 
@@ -481,10 +494,13 @@ async function rtcppOffers(context, c) {
     check(offerVideo && section(offer, 'audio'), `${c.name}: rtcpp offered audio and video`);
     figure(`${c.name}: rtcpp offered audio ${direction(section(offer, 'audio'))}, video ${direction(offerVideo)} (${firstCodec(offerVideo)} first); Chromium answered audio ${direction(section(answer, 'audio'))}, video ${direction(section(answer, 'video'))} with ${firstCodec(section(answer, 'video'))}`);
     check(firstCodec(section(answer, 'video')) === c.codec, `${c.name}: Chromium answered video with ${firstCodec(section(answer, 'video'))}`);
+    mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    mark('rtcpp-peer exited');
     await stopPeer(peer);
     await new Promise((res) => setTimeout(res, 500));
     const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
+    mark('stats collected');
     const s = parseSummary(peer.output());
     check(s !== null, `${c.name}: rtcpp-peer printed its media summary`);
     if (!s) return;
@@ -506,7 +522,9 @@ async function rtcppOffers(context, c) {
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.name}):\n` + peer.output().slice(-3000));
     }
     server.close();
+    mark('cleanup');
     await page.close();
+    mark('page closed');
   }
 }
 
@@ -537,12 +555,14 @@ async function main() {
     for (const c of cases) {
       console.log(`--- ${c.name}`);
       const t0 = Date.now();
+      marks = [['start', t0]];
       try {
         await c.run(context, c);
       } catch (e) {
         check(false, `${c.name}: ${e.message}`);
       }
       console.log(`    (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      if (Date.now() - t0 > (DURATION + 10) * 1000) console.log(`    slow case, stages: ${marks.map(([l, t]) => `${l} +${t - t0} ms`).join(', ')}`);
     }
   } finally {
     await context.close();
