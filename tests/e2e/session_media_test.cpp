@@ -194,3 +194,45 @@ TEST_CASE("session media: a keyframe request travels as PLI; raw RTP and RTCP ev
     REQUIRE(p.run_until([&] { return p.a.has<event::RtpPacket>(); }));
     CHECK(p.a.events_of<event::RtpPacket>().at(0).packet.size() == pkt.size());
 }
+
+TEST_CASE("session media: GCC over transport-wide feedback settles the target near a 1 Mbps bottleneck") {
+    sim::LinkConfig link;
+    link.delay = TimeDelta::millis(25);
+    MediaPair p(link);
+    auto video = p.a.session->add_transceiver(MediaKind::Video, {.direction = RtpDirection::SendOnly, .codecs = {"VP8"}});
+    REQUIRE(video);
+    negotiate(p.a, p.b);
+    REQUIRE(p.run_until([&] { return p.b.session->connection_state() == PeerConnectionState::Connected; }));
+    sim::LinkConfig bottleneck = link;
+    bottleneck.rate = DataRate::kbps(1000);
+    bottleneck.queue = DataSize::bytes(60 * 1500);
+    p.net.set_link(p.la, bottleneck);
+
+    // The application's encoder follows the target: frame size = target / 30 fps (a keyframe now and then).
+    DataRate target = DataRate::kbps(300);
+    std::vector<std::pair<int64_t, int64_t>> trace; // (ms, kbps)
+    for (int i = 0; i < 30 * 40; ++i) {
+        for (const auto& e : p.a.events_of<event::TargetBitrate>()) target = e.target;
+        p.a.events.clear();
+        const size_t bytes = static_cast<size_t>(std::max<int64_t>(target.bps() / 8 / 30, 200));
+        std::vector<uint8_t> frame(bytes, 0x22);
+        frame[0] = i % 300 == 0 ? 0x10 : 0x11; // VP8 frame tag: a keyframe every 10 s
+        REQUIRE(p.a.session->send_frame(*video, frame, static_cast<uint32_t>(i * 3000)));
+        p.run_for(TimeDelta::millis(33));
+        if (i % 30 == 0) trace.push_back({i * 33, target.kbps()});
+    }
+    std::string line;
+    for (const auto& [ms, kbps] : trace) line += std::to_string(kbps) + " ";
+    MESSAGE("target kbps once a second: " << line);
+    // Ramp-up from 300 kbps and then within 20 % of the capacity (up to it: the link also carries RTP headers).
+    int64_t late_min = INT64_MAX, late_max = 0;
+    for (size_t k = trace.size() - 10; k < trace.size(); ++k) {
+        late_min = std::min(late_min, trace[k].second);
+        late_max = std::max(late_max, trace[k].second);
+    }
+    CHECK(late_min >= 700);
+    CHECK(late_max <= 1150);
+    const auto st = p.a.session->stats();
+    REQUIRE(st.available_outgoing_bitrate);
+    CHECK(st.available_outgoing_bitrate->kbps() == target.kbps());
+}

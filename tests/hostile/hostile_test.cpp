@@ -5,7 +5,7 @@
 //
 // Heap in use: mallinfo2().uordblks in normal builds, the sanitizer allocator's count under ASan (whose malloc
 // mallinfo2 does not see).
-#include "session_peer.hpp"
+#include "../e2e/session_peer.hpp"
 
 #include "stun/message.hpp"
 
