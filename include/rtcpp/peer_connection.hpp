@@ -111,6 +111,8 @@ public:
     /// A whole received frame (on the loop thread; copy what you keep).
     void on_frame(std::function<void(const event::MediaFrame&)> cb);
     void on_keyframe_request(std::function<void(TransceiverId)> cb);
+    /// The congestion controller's target for all our media together: set the encoders' bitrates from it.
+    void on_target_bitrate(std::function<void(DataRate)> cb);
     /// With Configuration::raw_rtp_events.
     void on_rtp(std::function<void(TransceiverId, std::span<const uint8_t>)> cb);
     void on_rtcp(std::function<void(std::span<const uint8_t>)> cb);

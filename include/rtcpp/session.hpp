@@ -203,6 +203,13 @@ struct RtcpPacket {
 struct KeyframeRequest {
     TransceiverId transceiver = 0;
 };
+/// What the congestion controller (GCC over transport-wide feedback) lets all our media send in total: feed it to
+/// the encoders. Emitted when it changes by 5 % or more.
+struct TargetBitrate {
+    DataRate target;
+    DataRate stable_target; ///< the delay-based estimate: less jumpy, for layer decisions
+    TimeDelta rtt;
+};
 } // namespace event
 
 using SessionEvent =
@@ -210,7 +217,7 @@ using SessionEvent =
                  event::IceConnectionStateChange, event::ConnectionStateChange, event::DataChannel,
                  event::ChannelOpen, event::ChannelMessage, event::ChannelClosed, event::BufferedAmountLow,
                  event::NegotiationNeeded, event::Track, event::MediaFrame, event::RtpPacket, event::RtcpPacket,
-                 event::KeyframeRequest>;
+                 event::KeyframeRequest, event::TargetBitrate>;
 
 /// A datagram to send from the local address `local` (one the owner bound) to `remote`.
 struct Transmit {
@@ -275,6 +282,8 @@ struct SessionStats {
     /// authenticated STUN check (garbage).
     uint64_t tcp_streams_refused = 0;
     std::optional<TimeDelta> rtt;
+    /// W3C candidate-pair availableOutgoingBitrate: the congestion controller's target, once media flows.
+    std::optional<DataRate> available_outgoing_bitrate;
     uint64_t sctp_messages_sent = 0;
     uint64_t sctp_messages_received = 0;
 };

@@ -23,6 +23,10 @@ constexpr size_t kMaxPayload = 1100;
 constexpr std::string_view kMidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr std::string_view kRidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 constexpr std::string_view kRepairedRidUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+constexpr std::string_view kTransportCcUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+// What a packet costs on the wire besides its RTP bytes: SRTP tag (16), UDP (8), IPv4 (20).
+constexpr size_t kPacketOverhead = 44;
+constexpr TimeDelta kFeedbackInterval = TimeDelta::millis(100);
 
 bool ieq(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -111,12 +115,13 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             t.codecs.push_back(std::move(k));
         }
         t.remote_ssrcs = nm.remote_ssrcs;
-        t.mid_ext = t.rid_ext = t.rrid_ext = 0;
+        t.mid_ext = t.rid_ext = t.rrid_ext = t.twcc_ext = 0;
         for (const auto& e : nm.extensions) {
             if (e.id == 0 || e.id > 255) continue;
             if (e.uri == kMidUri) t.mid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kRidUri) t.rid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kRepairedRidUri) t.rrid_ext = static_cast<uint8_t>(e.id);
+            if (e.uri == kTransportCcUri) t.twcc_ext = static_cast<uint8_t>(e.id);
         }
         const Codec* send_codec = nullptr;
         for (const auto& c : t.codecs)
@@ -149,6 +154,55 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
         }
     }
     if (!next_report_.is_finite()) schedule_report(now);
+    bool congestion_controlled = false;
+    for (const auto& t : transceivers_) congestion_controlled |= t.sending && t.twcc_ext != 0;
+    if (congestion_controlled && !cc_) {
+        cc::GoogCcNetworkController::Config cc_config;
+        cc_config.constraints.at_time = now;
+        cc_ = std::make_unique<cc::GoogCcNetworkController>(cc_config);
+        next_cc_process_ = now;
+    }
+}
+
+void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
+    if (!update.target_rate) return;
+    const DataRate rate = update.target_rate->target_rate;
+    for (auto& t : transceivers_)
+        if (t.sender) t.sender->nack->set_target_rate(rate);
+    const bool changed = !last_target_ || rate.bps() * 20 >= last_target_->bps() * 21 || rate.bps() * 20 <= last_target_->bps() * 19;
+    if (!changed) return;
+    last_target_ = rate;
+    events_.push_back(event::TargetBitrate{rate, update.target_rate->stable_target_rate,
+                                           update.target_rate->round_trip_time});
+}
+
+void MediaEngine::record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, MediaKind kind) {
+    if (!cc_) return;
+    cc::SentPacket sp;
+    sp.transport_seq = transport_seq;
+    sp.send_time = now;
+    sp.size = DataSize::bytes(static_cast<int64_t>(bytes + kPacketOverhead));
+    sp.kind = kind == MediaKind::Audio ? cc::PacketKind::Audio : cc::PacketKind::Video;
+    handle_cc_update(cc_->on_sent_packet(feedback_adapter_.add_packet(sp)));
+}
+
+void MediaEngine::send_transport_feedback(Timestamp now) {
+    next_twcc_feedback_ = Timestamp::plus_infinity();
+    if (twcc_received_.empty()) return;
+    // Sorted by unwrapped sequence number (around the newest one), duplicates dropped.
+    const uint16_t newest = twcc_received_.back().sequence_number;
+    auto key = [&](uint16_t s) { return static_cast<int32_t>(static_cast<int16_t>(s - newest)); };
+    std::sort(twcc_received_.begin(), twcc_received_.end(),
+              [&](const auto& a, const auto& b) { return key(a.sequence_number) < key(b.sequence_number); });
+    twcc_received_.erase(std::unique(twcc_received_.begin(), twcc_received_.end(),
+                                     [](const auto& a, const auto& b) { return a.sequence_number == b.sequence_number; }),
+                         twcc_received_.end());
+    if (auto fb = rtcp::TransportFeedback::create(local_ssrc(), twcc_media_ssrc_, twcc_count_++, twcc_received_)) {
+        std::vector<rtcp::RtcpPacket> packets{std::move(*fb)};
+        out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+    }
+    twcc_received_.clear();
+    (void)now;
 }
 
 std::vector<size_t> MediaEngine::take_newly_receiving() {
@@ -191,7 +245,14 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
         h.timestamp = rtp_timestamp;
         h.ssrc = s.ssrc;
         if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+        const uint16_t tseq = transport_seq_;
+        if (t.twcc_ext && cc_) {
+            const uint8_t seq_bytes[2] = {static_cast<uint8_t>(tseq >> 8), static_cast<uint8_t>(tseq & 0xFF)};
+            h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
+            ++transport_seq_;
+        }
         auto bytes = rtp::build_rtp_packet(h, p.data);
+        if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
     ++t.stats.frames_sent;
@@ -321,6 +382,15 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
     }
     Transceiver& t = transceivers_[r->transceiver];
     if (raw_events_) events_.push_back(event::RtpPacket{t.id, std::vector<uint8_t>(packet.begin(), packet.end())});
+    if (t.twcc_ext) {
+        if (auto ext = view->find_extension(t.twcc_ext); ext && ext->size() == 2) {
+            // Bounded: feedback goes out every 100 ms, or sooner once 500 arrivals are waiting.
+            twcc_received_.push_back({static_cast<uint16_t>(((*ext)[0] << 8) | (*ext)[1]), now});
+            if (!twcc_media_ssrc_) twcc_media_ssrc_ = view->ssrc();
+            if (!next_twcc_feedback_.is_finite()) next_twcc_feedback_ = now + kFeedbackInterval;
+            if (twcc_received_.size() >= 500) send_transport_feedback(now);
+        }
+    }
     if (!r->rtx) {
         deliver(now, *r, *view, packet, false);
         return;
@@ -445,6 +515,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
                 if (auto rtt = t.sender->stats->handle_report_block(now, b)) {
                     t.rtt = *rtt;
+                    if (cc_) handle_cc_update(cc_->on_rtt(now, *rtt));
                     t.sender->nack->set_rtt(*rtt);
                     for (auto& [ssrc, r] : receivers_) {
                         if (r->transceiver != static_cast<size_t>(&t - transceivers_.data())) continue;
@@ -471,6 +542,13 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                     ++t.stats.retransmitted_packets_sent;
                     out_.push_back(OutgoingPacket{false, std::move(*re)});
                 }
+            }
+        } else if (auto* twcc = std::get_if<rtcp::TransportFeedback>(&p)) {
+            if (cc_) {
+                cc::TransportFeedback plain;
+                plain.receive_time = now;
+                for (const auto& pk : twcc->packets) plain.packets.push_back({pk.sequence_number, pk.arrival});
+                if (auto fb = feedback_adapter_.process_feedback(plain)) handle_cc_update(cc_->on_transport_feedback(*fb));
             }
         } else if (auto* pli = std::get_if<rtcp::Pli>(&p)) {
             for (auto& t : transceivers_) {
@@ -533,6 +611,11 @@ void MediaEngine::handle_timeout(Timestamp now) {
         send_report(now);
         schedule_report(now);
     }
+    if (now >= next_twcc_feedback_) send_transport_feedback(now);
+    if (cc_ && now >= next_cc_process_) {
+        handle_cc_update(cc_->on_process_interval(now));
+        next_cc_process_ = now + cc::GoogCcNetworkController::kProcessInterval;
+    }
 }
 
 std::optional<OutgoingPacket> MediaEngine::poll_packet() {
@@ -543,7 +626,7 @@ std::optional<OutgoingPacket> MediaEngine::poll_packet() {
 }
 
 Timestamp MediaEngine::poll_timeout() const {
-    Timestamp t = next_report_;
+    Timestamp t = std::min({next_report_, next_twcc_feedback_, next_cc_process_});
     for (const auto& [ssrc, r] : receivers_) {
         if (r->frames) t = std::min(t, r->frames->poll_timeout());
         if (r->nack) t = std::min(t, r->nack->poll_timeout());

@@ -9,7 +9,10 @@
 // Sans-IO like the rest: time comes in with every call, output is polled.
 #pragma once
 
+#include "cc/goog_cc_network_controller.hpp"
+#include "cc/transport_feedback_adapter.hpp"
 #include "rtcp/receive_statistics.hpp"
+#include "rtcp/transport_feedback.hpp"
 #include "rtcp/sender_statistics.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/nack_generator.hpp"
@@ -65,6 +68,8 @@ public:
     };
     std::optional<SendInfo> send_info(size_t transceiver) const;
     std::vector<RtpStats> stats() const;
+    /// The congestion controller's current target (transport-wide feedback from the peer drives it).
+    std::optional<DataRate> target_rate() const { return last_target_; }
     /// Datagrams that could not be attributed to any transceiver, or failed to parse.
     uint64_t dropped() const { return dropped_; }
 
@@ -97,7 +102,7 @@ private:
         std::optional<Sender> sender;
         std::vector<Codec> codecs; ///< what we may receive
         std::vector<uint32_t> remote_ssrcs;
-        uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0;
+        uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0;
         RtpStats stats;
         std::optional<TimeDelta> rtt;
     };
@@ -137,6 +142,21 @@ private:
     Timestamp next_report_ = Timestamp::plus_infinity();
     uint32_t fallback_ssrc_ = 0;
     uint64_t dropped_ = 0;
+    // Congestion control (send side): transport-wide sequence numbers on everything we send, the peer's feedback
+    // into GCC, target-rate events out.
+    void handle_cc_update(cc::NetworkControlUpdate update);
+    void record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, MediaKind kind);
+    std::unique_ptr<cc::GoogCcNetworkController> cc_;
+    cc::TransportFeedbackAdapter feedback_adapter_;
+    uint16_t transport_seq_ = 1;
+    Timestamp next_cc_process_ = Timestamp::plus_infinity();
+    std::optional<DataRate> last_target_;
+    // Transport-wide feedback (receive side): what arrived since the last feedback, sent every 100 ms.
+    void send_transport_feedback(Timestamp now);
+    std::vector<rtcp::TransportFeedback::Packet> twcc_received_;
+    Timestamp next_twcc_feedback_ = Timestamp::plus_infinity();
+    uint8_t twcc_count_ = 0;
+    uint32_t twcc_media_ssrc_ = 0;
     std::vector<size_t> newly_receiving_;
     static constexpr size_t kMaxReceivers = 64; // incoming SSRCs tracked (bounded against SSRC floods)
 };

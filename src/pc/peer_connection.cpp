@@ -52,6 +52,7 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
     std::function<void(const TransceiverInfo&)> on_track;
     std::function<void(const event::MediaFrame&)> on_frame;
     std::function<void(TransceiverId)> on_keyframe_request;
+    std::function<void(DataRate)> on_target_bitrate;
     std::function<void(TransceiverId, std::span<const uint8_t>)> on_rtp;
     std::function<void(std::span<const uint8_t>)> on_rtcp;
 
@@ -267,6 +268,8 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
                     if (on_rtp) on_rtp(ev.transceiver, ev.packet);
                 } else if constexpr (std::is_same_v<T, event::RtcpPacket>) {
                     if (on_rtcp) on_rtcp(ev.packet);
+                } else if constexpr (std::is_same_v<T, event::TargetBitrate>) {
+                    if (on_target_bitrate) on_target_bitrate(ev.target);
                 }
             },
             e);
@@ -562,6 +565,9 @@ void PeerConnection::on_frame(std::function<void(const event::MediaFrame&)> cb) 
 }
 void PeerConnection::on_keyframe_request(std::function<void(TransceiverId)> cb) {
     impl_->call_void([&] { impl_->on_keyframe_request = std::move(cb); });
+}
+void PeerConnection::on_target_bitrate(std::function<void(DataRate)> cb) {
+    impl_->call_void([&] { impl_->on_target_bitrate = std::move(cb); });
 }
 void PeerConnection::on_rtp(std::function<void(TransceiverId, std::span<const uint8_t>)> cb) {
     impl_->call_void([&] { impl_->on_rtp = std::move(cb); });

@@ -1590,6 +1590,7 @@ SessionStats Session::stats() const {
             s.selected_remote_type = std::string(ice::to_string(p->remote.type));
             s.selected_protocol = std::string(ice::to_string(p->local.transport));
             s.rtt = p->current_rtt;
+            if (impl_->srtp) s.available_outgoing_bitrate = impl_->media->target_rate();
         }
     }
     return s;
