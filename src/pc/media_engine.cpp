@@ -4,6 +4,7 @@
 #include "rtp/av1_payload.hpp"
 #include "rtp/h264_payload.hpp"
 #include "rtp/opus_payload.hpp"
+#include "rtp/red.hpp"
 #include "rtp/rtx.hpp"
 #include "rtp/vp8_payload.hpp"
 #include "rtp/vp9_payload.hpp"
@@ -421,9 +422,42 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
     deliver(now, *media, *ov, *original, true);
 }
 
-void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView, bool retransmitted) {
+void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet,
+                          bool retransmitted) {
     Transceiver& t = transceivers_[r.transceiver];
     const Codec* codec = codec_for(t, view.payload_type());
+    if (codec && ieq(codec->name, "red")) {
+        // RED (RFC 2198): video carries the media or ULPFEC blocks, which also recover lost media packets; audio
+        // carries redundant copies of earlier frames (only the primary is used here).
+        if (t.kind == MediaKind::Video) {
+            if (!r.ulpfec) {
+                uint8_t ulpfec_pt = 0xFF;
+                for (const auto& c : t.codecs)
+                    if (ieq(c.name, "ulpfec")) ulpfec_pt = c.pt;
+                r.ulpfec = std::make_unique<rtp::UlpfecReceiver>(view.ssrc(), codec->pt, ulpfec_pt);
+            }
+            r.ulpfec->handle_packet(packet);
+            while (auto out = r.ulpfec->poll_packet()) {
+                auto inner = rtp::RtpPacketView::parse(out->packet);
+                const Codec* ic = inner ? codec_for(t, inner->payload_type()) : nullptr;
+                if (!inner || !ic || ieq(ic->name, "red")) {
+                    ++dropped_;
+                    continue;
+                }
+                deliver(now, r, *inner, out->packet, retransmitted || out->recovered);
+            }
+            return;
+        }
+        auto primary = rtp::unwrap_red_primary(view);
+        auto inner = primary ? rtp::RtpPacketView::parse(*primary) : std::nullopt;
+        const Codec* ic = inner ? codec_for(t, inner->payload_type()) : nullptr;
+        if (!inner || !ic || ieq(ic->name, "red")) {
+            ++dropped_;
+            return;
+        }
+        deliver(now, r, *inner, *primary, retransmitted);
+        return;
+    }
     if (!codec || !is_media_codec(codec->name)) {
         ++dropped_; // red/fec and unknown payload types are not decoded yet
         return;

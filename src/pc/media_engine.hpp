@@ -14,6 +14,7 @@
 #include "rtcp/receive_statistics.hpp"
 #include "rtcp/transport_feedback.hpp"
 #include "rtcp/sender_statistics.hpp"
+#include "rtp/fec_ulpfec.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/nack_responder.hpp"
@@ -118,6 +119,7 @@ private:
         std::unique_ptr<rtp::Depacketizer> depacketizer;
         std::unique_ptr<rtp::NackGenerator> nack;
         std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
+        std::unique_ptr<rtp::UlpfecReceiver> ulpfec; ///< video RED (+ ULPFEC recovery), as Chromium sends it
         uint64_t last_request = 0;
     };
 

@@ -1,5 +1,6 @@
 // MediaEngine on its own: what arrives from the network is bounded, whatever it claims to be.
 #include "pc/media_fixture.hpp"
+#include "rtp/red.hpp"
 #include "rtp/rtp_packet.hpp"
 
 #include <doctest/doctest.h>
@@ -62,4 +63,34 @@ TEST_CASE("media engine: malformed RTP and RTCP are counted and dropped") {
     f.engine->handle_rtcp(Timestamp::zero(), lying_rtcp);
     CHECK(f.engine->dropped() == before + 2);
     CHECK(f.events.empty());
+}
+
+TEST_CASE("media engine: VP8 inside RED (as Chromium sends video when red is negotiated) comes out as frames") {
+    MediaFixture f;
+    const uint8_t red_pt = f.video_red_pt;
+    REQUIRE(red_pt != 0);
+    for (uint16_t i = 0; i < 20; ++i) {
+        rtp::RtpHeader h;
+        h.payload_type = f.vp8_pt;
+        h.ssrc = 777;
+        h.sequence_number = static_cast<uint16_t>(1000 + i);
+        h.timestamp = i * 3000u;
+        h.marker = true;
+        std::vector<uint8_t> body(300, static_cast<uint8_t>(i));
+        body[0] = 0x10;                  // VP8 descriptor: S=1, PID 0
+        body[1] = i == 0 ? 0x10 : 0x11;  // frame tag: a keyframe first
+        const auto media = rtp::build_rtp_packet(h, body);
+        const auto red = rtp::wrap_red(*rtp::RtpPacketView::parse(media), red_pt);
+        f.engine->handle_rtp(Timestamp::millis(i * 33), red);
+        f.engine->handle_timeout(Timestamp::millis(i * 33));
+    }
+    f.engine->handle_timeout(Timestamp::seconds(5));
+    int frames = 0;
+    for (const auto& e : f.events)
+        if (auto* m = std::get_if<event::MediaFrame>(&e)) {
+            CHECK(m->codec == "VP8");
+            CHECK(m->data.size() == 299);
+            ++frames;
+        }
+    CHECK(frames == 20);
 }
