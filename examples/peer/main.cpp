@@ -663,7 +663,10 @@ int run(const Options& o) {
                 else (void)self->send(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
             });
         }
-        channel->on_open([&, t0, channel] {
+        std::weak_ptr<DataChannel> weak_channel = channel; // the channel keeps its callbacks: no cycle through them
+        channel->on_open([&, t0, weak_channel] {
+            auto channel = weak_channel.lock();
+            if (!channel) return;
             const double setup = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             const auto st = pc.stats();
             std::printf("channel open: setup %.1f ms (offer to open), ICE RTT %.3f ms\n", setup,

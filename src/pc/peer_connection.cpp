@@ -253,6 +253,12 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
                 } else if constexpr (std::is_same_v<T, event::ChannelClosed>) {
                     auto c = channel_impl(ev.channel);
                     if (auto cb = c->on_close) cb(ev.reason);
+                    // A closed channel calls nothing again: dropping its callbacks breaks any cycle through what
+                    // they captured (a lambda holding the channel's own handle, say).
+                    c->on_open = nullptr;
+                    c->on_message = nullptr;
+                    c->on_close = nullptr;
+                    c->on_buffered_amount_low = nullptr;
                 } else if constexpr (std::is_same_v<T, event::BufferedAmountLow>) {
                     auto c = channel_impl(ev.channel);
                     if (auto cb = c->on_buffered_amount_low) cb();
