@@ -175,6 +175,19 @@ class Peer:
         except asyncio.TimeoutError:
             return False
 
+    def dump_stacks(self):
+        """rtcpp-peer that outlived --duration: its threads' stacks (if gdb is installed), to see where it hangs."""
+        if not self.proc or self.proc.returncode is not None or not os.path.exists("/usr/bin/gdb"):
+            return
+        import subprocess
+        try:
+            r = subprocess.run(["/usr/bin/gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt 30"],
+                               capture_output=True, text=True, timeout=30)
+            lines = [ln for ln in r.stdout.splitlines() if ln.startswith(("Thread", "#"))]
+            print("rtcpp-peer (pid %d) still running; stacks:\n%s" % (self.proc.pid, "\n".join(lines)[:12000]))
+        except Exception as e:  # diagnostics only
+            print("gdb failed: %r" % e)
+
     async def stop(self):
         if self.proc and self.proc.returncode is None:
             self.proc.terminate()
@@ -349,7 +362,10 @@ async def aiortc_offers(port, mode):
         state = await wait_connected(pc, 15)
         connected_at = time.time()
         check(state == "connected", name + ": connected (%.0f ms from createOffer)" % ((connected_at - t0) * 1000))
-        check(await peer.wait(DURATION + 25), name + ": rtcpp-peer exited by itself after --duration %d" % DURATION)
+        exited = await peer.wait(DURATION + 25)
+        check(exited, name + ": rtcpp-peer exited by itself after --duration %d" % DURATION)
+        if not exited:
+            peer.dump_stacks()
         await asyncio.sleep(0.5)
         s = peer.summary()
         check(s is not None, name + ": rtcpp-peer printed its media summary")
@@ -436,7 +452,10 @@ async def rtcpp_offers(port):
         figure("%s: rtcpp offered audio %s video %s; aiortc answered audio %s video %s"
                % (name, direction(section(offer, "audio")), direction(section(offer, "video")),
                   direction(section(ans, "audio")), direction(section(ans, "video"))))
-        check(await peer.wait(DURATION + 25), name + ": rtcpp-peer exited by itself after --duration %d" % DURATION)
+        exited = await peer.wait(DURATION + 25)
+        check(exited, name + ": rtcpp-peer exited by itself after --duration %d" % DURATION)
+        if not exited:
+            peer.dump_stacks()
         await asyncio.sleep(0.5)
         s = peer.summary()
         check(s is not None, name + ": rtcpp-peer printed its media summary")

@@ -13,7 +13,7 @@
 // errors M; sent video F audio A`. Case ids after the binary (or ONLY=id,id) run a subset; DURATION=seconds (8).
 //   node chromium_media.mjs PATH/TO/rtcpp-peer rtcpp-offers-vp8 rtcpp-offers-vp9
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -94,6 +94,12 @@ function startPeer(args) {
   p.exitCode_ = null;
   p.exited = new Promise((r) => p.on('exit', (code, sig) => { p.exitCode_ = code === null ? sig : code; p.exitAt = Date.now(); r(code); }));
   return p;
+}
+// rtcpp-peer that outlived --duration: its threads' stacks (if gdb is installed), to see where it hangs.
+function dumpStacks(p) {
+  if (p.exitCode_ !== null || !fs.existsSync('/usr/bin/gdb')) return;
+  const r = spawnSync('/usr/bin/gdb', ['-p', String(p.pid), '-batch', '-ex', 'thread apply all bt 30'], { encoding: 'utf8', timeout: 30000 });
+  console.log(`rtcpp-peer (pid ${p.pid}) still running; stacks:\n${(r.stdout || '').split('\n').filter((l) => /^Thread|^#/.test(l)).join('\n').slice(0, 12000)}`);
 }
 async function stopPeer(p) {
   if (p.exitCode_ !== null) return;
@@ -301,6 +307,7 @@ async function chromiumSends(context, c) {
     mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
     mark('rtcpp-peer exited');
+    dumpStacks(peer);
     await stopPeer(peer);
     const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
     mark('stats collected');
@@ -414,6 +421,7 @@ async function rtcppSends(context, c) {
     mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
     mark('rtcpp-peer exited');
+    dumpStacks(peer);
     await stopPeer(peer);
     // Let the last frames through Chromium's jitter buffer.
     await new Promise((res) => setTimeout(res, 500));
@@ -497,6 +505,7 @@ async function rtcppOffers(context, c) {
     mark('connected');
     check(await within(peer.exited, (DURATION + 25) * 1000), `${c.name}: rtcpp-peer exited by itself after --duration ${DURATION}`);
     mark('rtcpp-peer exited');
+    dumpStacks(peer);
     await stopPeer(peer);
     await new Promise((res) => setTimeout(res, 500));
     const { samples, last } = await page.evaluate(() => window.mt.finish(window.pc));
