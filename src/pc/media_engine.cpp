@@ -236,6 +236,17 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     if (!s.packetizer)
         return make_error(ErrorCategory::NotSupportedError, "media",
                           "no packetizer for the negotiated codec " + s.codec.name + " (use send_rtp)");
+    if (ieq(s.codec.name, "VP9") && !frame.empty()) {
+        // VP9's descriptor says whether the picture is predicted from an earlier one (P): read frame_type from
+        // the uncompressed header (frame_marker 2 bits, profile 2 bits (+1 reserved for profile 3),
+        // show_existing_frame, frame_type: 0 = key frame).
+        const uint8_t b = frame[0];
+        const int profile = ((b >> 5) & 1) | (((b >> 4) & 1) << 1);
+        const int shift = profile == 3 ? 1 : 2; // bit index of frame_type counted from the least significant end
+        const bool show_existing = (b >> (shift + 1)) & 1;
+        const bool key = !show_existing && ((b >> shift) & 1) == 0;
+        static_cast<rtp::Vp9Packetizer&>(*s.packetizer).descriptor().inter_picture_predicted = !key;
+    }
     auto payloads = s.packetizer->packetize(frame, kMaxPayload);
     if (!payloads) return payloads.error();
     for (auto& p : *payloads) {
