@@ -26,6 +26,7 @@
 #include <httplib.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -252,6 +253,9 @@ struct MediaShared {
     peer::MediaReceiver receiver;
     std::atomic<uint64_t> sent_video{0};
     std::atomic<uint64_t> sent_audio{0};
+    /// The congestion controller's target (bps) and how often it moved: the encoder follows it.
+    std::atomic<int64_t> target_bps{0};
+    std::atomic<uint64_t> target_changes{0};
     /// Set at the end: frames arriving during teardown are no longer counted.
     std::atomic<bool> stopped{false};
 };
@@ -292,6 +296,11 @@ public:
             std::lock_guard l(m_);
             peer_wants_keyframe_.insert(id);
         });
+        pc_.on_target_bitrate([this](DataRate rate) {
+            target_bps_.store(rate.bps());
+            shared_.target_bps.store(rate.bps());
+            ++shared_.target_changes;
+        });
     }
 
     /// After a description is applied (never from a callback): learn the mids.
@@ -330,6 +339,7 @@ private:
         uint32_t timestamp = 0;
         std::chrono::steady_clock::time_point next;
         std::chrono::microseconds period{};
+        int64_t video_bps = 0;
     };
 
     void run() {
@@ -399,6 +409,15 @@ private:
                 if (stop_) return;
                 keyframe = peer_wants_keyframe_.erase(s.id) > 0;
             }
+            if (s.video) {
+                // The video encoder follows GCC's target, less the audio's share, within what the pattern needs.
+                const int64_t target = target_bps_.load();
+                const int64_t want = std::clamp<int64_t>(target - 40000, 100000, 2500000);
+                if (target > 0 && want != s.video_bps) {
+                    s.video->set_bitrate(DataRate::bps(want));
+                    s.video_bps = want;
+                }
+            }
             const auto frame = s.audio ? s.audio->next() : s.video->next(keyframe);
             if (!frame.empty() && pc_.send_frame(s.id, frame, s.timestamp)) {
                 if (s.audio) ++shared_.sent_audio;
@@ -425,6 +444,7 @@ private:
     std::map<TransceiverId, std::string> mids_;
     std::set<TransceiverId> peer_wants_keyframe_;
     std::set<TransceiverId> want_keyframe_from_peer_;
+    std::atomic<int64_t> target_bps_{0}; // the congestion controller's target for all our media (0: none yet)
     std::thread thread_;
 };
 
@@ -771,6 +791,10 @@ int run(const Options& o) {
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        if (media->target_changes.load() > 0)
+            std::fprintf(stderr, "cc: target bitrate %lld kbps after %llu changes (transport-cc feedback from the peer)\n",
+                         static_cast<long long>(media->target_bps.load() / 1000),
+                         static_cast<unsigned long long>(media->target_changes.load()));
         const auto t = media->receiver.totals();
         std::fprintf(stderr,
                      "media: video frames received %llu decoded %llu errors %llu; audio frames received %llu decoded "

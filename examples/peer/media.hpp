@@ -92,6 +92,8 @@ public:
     /// The next frame (empty if the encoder produced none).
     std::vector<uint8_t> next(bool force_keyframe, bool* keyframe = nullptr);
     rtcpp::codec::VideoCodec codec() const { return vpx_->config().codec; }
+    /// Follows the congestion controller's target (the connection's on_target_bitrate).
+    void set_bitrate(rtcpp::DataRate rate) { (void)vpx_->set_bitrate(rate); }
 
 private:
     std::unique_ptr<rtcpp::codec::VpxEncoder> vpx_;
