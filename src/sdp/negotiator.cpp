@@ -536,6 +536,11 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         if (std::none_of(offered.begin(), offered.end(), [&](const Extmap& o) { return o.id == e.id; })) offered.push_back(e);
     for (const auto& e : offered) {
         if (std::find(local_exts.begin(), local_exts.end(), e.uri) == local_exts.end()) continue;
+        // One id means one extension across a BUNDLE group (RFC 8843): an offer that gives an id already bound to
+        // another URI has that extension declined here, or our next offer would bind one id twice.
+        if (std::any_of(extension_ids_.begin(), extension_ids_.end(),
+                        [&](const auto& p) { return p.second == e.id && p.first != e.uri; }))
+            continue;
         Extmap a{e.id, std::nullopt, e.uri, ""};
         if (e.direction) a.direction = reverse(*e.direction);
         out.extmaps.push_back(a);
