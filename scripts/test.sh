@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds and runs every test: a Release build (warnings are errors), the same suite under AddressSanitizer +
 # UndefinedBehaviorSanitizer (LeakSanitizer included), and each libFuzzer target for a bounded time.
-# Usage: bash scripts/test.sh        (RTCPP_FUZZ_SECONDS=30 by default; RTCPP_SKIP_INTEROP=1 leaves real peers out)
+# Usage: bash scripts/test.sh        (RTCPP_FUZZ_SECONDS=30 and RTCPP_FUZZ_SEED=1 by default, seed 0 = a fresh one;
+#                                     RTCPP_SKIP_INTEROP=1 leaves real peers out). Long fuzzing: scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 fuzz_seconds=${RTCPP_FUZZ_SECONDS:-30}
+fuzz_seed=${RTCPP_FUZZ_SEED:-1}
 start=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - start ))s] $*"; }
 
@@ -41,8 +43,8 @@ stamp "ASan+UBSan tests"
 stamp "fuzz build (clang, libFuzzer)"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTCPP_FUZZ=ON -DRTCPP_WERROR=ON \
   -DRTCPP_SANITIZE=address,undefined -DRTCPP_BUILD_TESTS=OFF -DRTCPP_BUILD_BENCH=OFF -DRTCPP_BUILD_EXAMPLES=OFF \
-  -DRTCPP_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+  -DRTCPP_FUZZ_SECONDS="$fuzz_seconds" -DRTCPP_FUZZ_SEED="$fuzz_seed" >/dev/null
 cmake --build build/fuzz -j"$jobs"
-stamp "fuzzing each target for ${fuzz_seconds}s"
+stamp "fuzzing each target for ${fuzz_seconds}s (seed ${fuzz_seed})"
 (cd build/fuzz && ctest --output-on-failure -j"$jobs" -L fuzz)
 stamp "all test stages passed"
