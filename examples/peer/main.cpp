@@ -775,12 +775,13 @@ int run(const Options& o) {
                     mids[t.id] = std::string(to_string(t.kind)) + " mid " + t.mid.value_or("?") + " " + t.send_codec;
                 for (const auto& st : c->pc->rtp_stats())
                     std::fprintf(stderr,
-                                 "rtp: %s: sent packets %llu frames %llu (nacks in %llu, keyframe requests in %llu); "
-                                 "received packets %llu frames %llu lost %llu (nacks out %llu, keyframe requests out "
-                                 "%llu)\n",
+                                 "rtp: %s: sent packets %llu frames %llu (nacks in %llu, retransmitted %llu, keyframe "
+                                 "requests in %llu); received packets %llu frames %llu lost %llu (nacks out %llu, "
+                                 "keyframe requests out %llu)\n",
                                  mids[st.transceiver].c_str(), static_cast<unsigned long long>(st.packets_sent),
                                  static_cast<unsigned long long>(st.frames_sent),
                                  static_cast<unsigned long long>(st.nacks_received),
+                                 static_cast<unsigned long long>(st.retransmitted_packets_sent),
                                  static_cast<unsigned long long>(st.keyframe_requests_received),
                                  static_cast<unsigned long long>(st.packets_received),
                                  static_cast<unsigned long long>(st.frames_received),
