@@ -1,8 +1,9 @@
 // loss-sweep: NACK/RTX and the video frame buffer under loss, delay and jitter (issue 7's evaluation), over the
 // simulator: share of frames rendered complete, added latency (p50/p95), retransmission overhead. Random and
 // Gilbert-Elliott loss of 0..30% x RTT 20/100/300 ms x jitter 0/20/50/100 ms (the whole cross product; --quick
-// keeps jitter 0 except for a jitter sweep at 10% loss and 100 ms RTT). FEC is not in yet: the scenario's
-// ProtectionHooks is where it plugs in. --plots DIR draws rendered share, p95 latency and overhead against loss.
+// keeps jitter 0 except for a jitter sweep at 10% loss and 100 ms RTT). Every no-jitter row runs twice: NACK + RTX
+// alone, and hybrid NACK + FlexFEC ("fec": the protection level rtp::choose_protection picks for the loss and RTT).
+// --plots DIR draws rendered share, p95 latency and overhead against loss.
 #include "bench.hpp"
 #include "png_plot.hpp"
 
@@ -33,7 +34,7 @@ struct Row {
     int loss_pct = 0;
     int rtt_ms = 0;
     int jitter_ms = 0;
-    std::string variant;  // "" (NACK+RTX), "nonack", "share50"
+    std::string variant;  // "" (NACK+RTX), "fec" (NACK+RTX+FlexFEC), "nonack", "share50"
     LossScenarioResult r;
 };
 
@@ -127,6 +128,8 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
                     if (bursty && loss == 0) continue;
                     if (quick && jitter != 0 && !(loss == 10 && rtt == 100 && !bursty)) continue;
                     rows.push_back(Row{bursty, loss, rtt, jitter, "", {}});
+                    if (loss > 0 && (jitter == 0 || (loss == 10 && rtt == 100 && !bursty)))
+                        rows.push_back(Row{bursty, loss, rtt, jitter, "fec", {}});
                 }
     // Baselines at 100 ms RTT, no jitter: no NACK at all, and the library's default retransmission budget (50%).
     for (int loss : {1, 5, 10, 20, 30}) rows.push_back(Row{false, loss, 100, 0, "nonack", {}});
@@ -134,7 +137,7 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
 
     rep.note("loss-sweep: VP8-like 1 Mbps 30 fps, keyframe every 3 s, " + std::to_string(duration_s) +
              " s per run, NACK + RTX (retransmissions <= 100% of the media rate unless noted), loss on both paths");
-    rep.note("  loss      RTT  jitter variant | rendered%   p50 ms   p95 ms   max ms | rtx ovh%  NACKs PLIs  late");
+    rep.note("  loss      RTT  jitter variant | rendered%   p50 ms   p95 ms   max ms | rtx ovh% fec ovh% fec rec  NACKs PLIs  late");
     const std::clock_t c0 = std::clock();
     double sim_s = 0;
     for (auto& w : rows) {
@@ -147,6 +150,7 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
         c.seed = seed;
         if (w.variant == "nonack") c.nack = false;
         if (w.variant == "share50") c.max_retransmit_share = 0.5;
+        if (w.variant == "fec") c.fec = true;
         w.r = run_loss_scenario(c);
         sim_s += c.duration.seconds_f();
         const std::string n = row_name(w);
@@ -154,11 +158,14 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
         rep.figure(n + ".latency_p50", w.r.latency_p50.ms_f(), "ms");
         rep.figure(n + ".latency_p95", w.r.latency_p95.ms_f(), "ms");
         rep.figure(n + ".rtx_overhead", w.r.retransmit_overhead * 100, "%");
-        char line[200];
-        std::snprintf(line, sizeof line, "  %-6s%3d%% %4d %6d %-8s| %8.2f %8.1f %8.1f %8.1f | %8.1f %6llu %4llu %5llu",
+        if (w.variant == "fec") rep.figure(n + ".fec_overhead", w.r.fec_overhead * 100, "%");
+        char line[240];
+        std::snprintf(line, sizeof line,
+                      "  %-6s%3d%% %4d %6d %-8s| %8.2f %8.1f %8.1f %8.1f | %8.1f %8.1f %7llu %6llu %4llu %5llu",
                       w.bursty ? "GE" : "rand", w.loss_pct, w.rtt_ms, w.jitter_ms,
                       w.variant.empty() ? "-" : w.variant.c_str(), w.r.rendered_share * 100, w.r.latency_p50.ms_f(),
                       w.r.latency_p95.ms_f(), w.r.latency_max.ms_f(), w.r.retransmit_overhead * 100,
+                      w.r.fec_overhead * 100, static_cast<unsigned long long>(w.r.fec_recovered),
                       static_cast<unsigned long long>(w.r.nack_packets),
                       static_cast<unsigned long long>(w.r.keyframe_requests),
                       static_cast<unsigned long long>(w.r.frames_late));

@@ -7,7 +7,7 @@ namespace rtcpp::rtp {
 
 namespace {
 constexpr double kLowRttMs = 20;         // below: retransmission repairs in time, FEC is wasted bandwidth
-constexpr double kHandOverMidMs = 120;   // half of the losses repaired by FEC
+constexpr double kHandOverMidMs = 80;    // half of the losses repaired by FEC
 constexpr double kHandOverWidthMs = 45;
 constexpr double kMaxProtection = 0.6;   // never more FEC than this share of the media packets
 constexpr double kFecOnlyResidual = 0.002;

@@ -27,7 +27,8 @@ struct ProtectionDecision {
     double target_residual_loss = 0;  ///< the loss left after FEC that the choice aims at
 };
 
-/// The share of losses FEC should repair given the RTT when NACK is available (0 at <= 20 ms, ~0.95 by 300 ms).
+/// The share of losses FEC should repair given the RTT when NACK is available (0 at <= 20 ms, ~0.5 at 100 ms,
+/// 0.97 from ~250 ms).
 double fec_share_for_rtt(TimeDelta rtt);
 
 /// Residual loss after FEC with k equations over n media packets (partition masks, independent loss p).

@@ -1,6 +1,8 @@
 #include "sim/loss_scenarios.hpp"
 
 #include "rtcp/rtcp_packets.hpp"
+#include "rtp/fec_protection.hpp"
+#include "rtp/flexfec_03.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/nack_responder.hpp"
@@ -23,6 +25,44 @@ constexpr uint8_t kRtxPt = 97;
 constexpr uint32_t kMediaSsrc = 0x11223344;
 constexpr uint32_t kRtxSsrc = 0x55667788;
 constexpr uint32_t kReceiverSsrc = 0x99AABBCC;
+constexpr uint8_t kFlexfecPt = 98;
+constexpr uint32_t kFlexfecSsrc = 0x0F0E0D0C;
+
+// LossScenarioConfig::fec: FlexFEC hooks at the hybrid NACK/FEC level for the configured path.
+struct FlexfecProtection {
+    explicit FlexfecProtection(const LossScenarioConfig& c)
+        : encoder(kFlexfecSsrc, kFlexfecPt, kMediaSsrc), receiver(kFlexfecSsrc, kFlexfecPt, kMediaSsrc) {
+        rtp::ProtectionInput in;
+        in.loss = c.loss;
+        in.rtt = c.rtt;
+        in.nack_enabled = c.nack;
+        in.mean_burst = c.bursty ? c.mean_burst : 1;
+        const int64_t frame_bytes = (c.video_rate * TimeDelta::micros(1000000 / c.fps)).bytes();
+        in.packets_per_frame = static_cast<size_t>(std::max<int64_t>(1, (frame_bytes + static_cast<int64_t>(c.max_payload) - 1) /
+                                                                          static_cast<int64_t>(c.max_payload)));
+        decision = rtp::choose_protection(in);
+        encoder.set_params(decision.fec);
+    }
+
+    ProtectionHooks hooks() {
+        ProtectionHooks h;
+        h.protect = [this](Timestamp, ByteView media, std::vector<std::vector<uint8_t>>& out) {
+            const auto v = rtp::RtpPacketView::parse(media);
+            if (!v) return;
+            encoder.add_media_packet(*v);
+            while (auto f = encoder.poll_fec_packet()) out.push_back(std::move(*f));
+        };
+        h.recover = [this](Timestamp, ByteView packet, std::vector<std::vector<uint8_t>>& recovered) {
+            receiver.handle_packet(packet);
+            while (auto r = receiver.poll_recovered()) recovered.push_back(std::move(*r));
+        };
+        return h;
+    }
+
+    rtp::ProtectionDecision decision;
+    rtp::FlexfecEncoder encoder;
+    rtp::FlexfecReceiver receiver;
+};
 
 // What both ends share only for measurement: capture times by RTP timestamp, render times.
 struct Log {
@@ -191,15 +231,19 @@ public:
 
     void handle_datagram(Timestamp now, const Datagram& d) override {
         const auto view = rtp::RtpPacketView::parse(d.bytes);
+        ByteView for_fec = d.bytes;
+        std::optional<std::vector<uint8_t>> original;
         if (view && view->ssrc() == kMediaSsrc && view->payload_type() == kMediaPt) {
             media(now, *view, false);
         } else if (view && view->ssrc() == kRtxSsrc && view->payload_type() == kRtxPt) {
-            if (const auto original = rtp::unwrap_rtx(*view, kMediaPt, kMediaSsrc)) {
-                if (const auto o = rtp::RtpPacketView::parse(*original)) media(now, *o, true);
-            }
-        } else if (config_.protection.recover) {
+            original = rtp::unwrap_rtx(*view, kMediaPt, kMediaSsrc);
+            if (!original) return;
+            if (const auto o = rtp::RtpPacketView::parse(*original)) media(now, *o, true);
+            for_fec = *original;  // a retransmitted packet completes FEC equations as well as the original would
+        }
+        if (config_.protection.recover) {
             recovered_.clear();
-            config_.protection.recover(now, d.bytes, recovered_);
+            config_.protection.recover(now, for_fec, recovered_);
             for (const auto& r : recovered_)
                 if (const auto o = rtp::RtpPacketView::parse(r)) media(now, *o, true);
         }
@@ -300,8 +344,14 @@ LossScenarioResult run_loss_scenario(const LossScenarioConfig& config) {
 
     Log log;
     const SocketAddr a(IpAddr::v4(10, 0, 0, 1), kPort), b(IpAddr::v4(10, 0, 1, 1), kPort);
-    VideoSender sender(config, a, b, log, rng);
-    VideoReceiver receiver(config, b, a, log);
+    LossScenarioConfig effective = config;
+    std::optional<FlexfecProtection> flexfec;
+    if (config.fec && !config.protection.protect && !config.protection.recover) {
+        flexfec.emplace(config);
+        effective.protection = flexfec->hooks();
+    }
+    VideoSender sender(effective, a, b, log, rng);
+    VideoReceiver receiver(effective, b, a, log);
     net.add_host(sender, {a.ip()}, {.uplink = fwd_link});
     net.add_host(receiver, {b.ip()}, {.uplink = rev_link});
     // Let the last frames finish: recovery and playout take a few RTTs.
@@ -344,6 +394,10 @@ LossScenarioResult run_loss_scenario(const LossScenarioConfig& config) {
     r.nack_rate_limited = rs.rate_limited;
     r.nack_too_soon = rs.too_soon;
     r.nack_given_up = receiver.nack().stats().given_up;
+    if (flexfec) {
+        r.fec_recovered = flexfec->receiver.stats().recovery.recovered;
+        r.fec_protection = flexfec->decision.fec.protection;
+    }
     return r;
 }
 

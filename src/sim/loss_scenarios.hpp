@@ -23,8 +23,9 @@ struct ProtectionHooks {
     /// Sender: called for every media packet sent; protection packets (FEC, RED) appended to `out` are sent too and
     /// counted as FEC overhead.
     std::function<void(Timestamp now, ByteView media_packet, std::vector<std::vector<uint8_t>>& out)> protect;
-    /// Receiver: called for every packet that is neither media nor RTX; media packets it can rebuild are appended
-    /// to `recovered` and handled as if retransmitted.
+    /// Receiver: called for every packet received (an RTX packet as the original it carries), so FEC equations
+    /// see the media they protect; media packets it can rebuild are appended to `recovered` and handled as if
+    /// retransmitted.
     std::function<void(Timestamp now, ByteView packet, std::vector<std::vector<uint8_t>>& recovered)> recover;
 };
 
@@ -47,6 +48,10 @@ struct LossScenarioConfig {
     double max_retransmit_share = 1.0;
     size_t max_payload = 1200;
     uint64_t seed = 1;
+    /// FlexFEC (own SSRC) at the level rtp::choose_protection picks for this loss, burstiness and RTT (hybrid with
+    /// NACK: more FEC as the RTT grows). The scenario feeds it the configured loss, as RTCP receiver reports
+    /// would after a few seconds. Ignored when `protection` has hooks of its own.
+    bool fec = false;
     ProtectionHooks protection;
 };
 
@@ -60,6 +65,8 @@ struct LossScenarioResult {
     uint64_t media_bytes = 0;          ///< RTP bytes of original media packets
     uint64_t retransmitted_bytes = 0;  ///< RTP bytes of retransmissions (RTX or plain)
     uint64_t fec_bytes = 0;            ///< bytes from ProtectionHooks::protect
+    uint64_t fec_recovered = 0;        ///< media packets rebuilt from FEC (LossScenarioConfig::fec)
+    double fec_protection = 0;         ///< FEC packets per media packet chosen (LossScenarioConfig::fec)
     double retransmit_overhead = 0;    ///< retransmitted_bytes / media_bytes
     double fec_overhead = 0;
     uint64_t nack_packets = 0;
