@@ -95,6 +95,8 @@ public:
     IceConnectionState ice_connection_state() const;
     PeerConnectionState connection_state() const;
     SessionStats stats() const;
+    /// W3C getStats() (see rtcpp/stats.hpp), taken on the loop thread; timestamps are the runtime's monotonic clock.
+    StatsReport get_stats() const;
     /// The local UDP addresses bound.
     std::vector<SocketAddr> local_addresses() const;
 

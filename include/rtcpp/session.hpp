@@ -23,6 +23,7 @@
 #include <rtcpp/result.hpp>
 #include <rtcpp/session_description.hpp>
 #include <rtcpp/socket_addr.hpp>
+#include <rtcpp/stats.hpp>
 #include <rtcpp/units.hpp>
 
 #include <cstdint>
@@ -375,6 +376,10 @@ public:
     IceConnectionState ice_connection_state() const;
     PeerConnectionState connection_state() const;
     SessionStats stats() const;
+    /// W3C getStats() (see rtcpp/stats.hpp): peer-connection, transport, candidate pairs and candidates, codecs, RTP
+    /// streams (inbound, outbound, remote-inbound, remote-outbound) and data channels. `now` stamps the objects (the
+    /// session's clock, as given to handle_*). Copies counters only: cheap enough to call every second.
+    StatsReport get_stats(Timestamp now) const;
 
     struct Impl;
 

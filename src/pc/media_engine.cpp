@@ -109,6 +109,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             k.clock_rate = c.clock_rate;
             k.rtx_pt = c.rtx_pt;
             k.fmtp = c.fmtp;
+            k.channels = c.channels;
             for (const auto& fb : c.feedback) {
                 if (fb.type == "nack" && fb.subtype.empty()) k.nack = true;
                 if (fb.type == "nack" && fb.subtype == "pli") k.pli = true;
@@ -225,6 +226,7 @@ void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uin
     s.stats->handle_packet_sent(now, rtp_timestamp, payload_bytes);
     ++t.stats.packets_sent;
     t.stats.bytes_sent += payload_bytes;
+    t.send_counters.header_bytes += packet.size() - payload_bytes;
     out_.push_back(OutgoingPacket{false, std::move(packet)});
 }
 
@@ -298,6 +300,7 @@ void MediaEngine::send_keyframe_request(Receiver& r) {
     std::vector<rtcp::RtcpPacket> packets{pli};
     out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
     ++transceivers_[r.transceiver].stats.keyframe_requests_sent;
+    ++r.counters.plis;
 }
 
 Result<void> MediaEngine::request_keyframe(size_t transceiver) {
@@ -447,6 +450,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
                     if (ieq(c.name, "ulpfec")) ulpfec_pt = c.pt;
                 r.ulpfec = std::make_unique<rtp::UlpfecReceiver>(view.ssrc(), codec->pt, ulpfec_pt);
             }
+            RTCPP_LOG(LogLevel::Debug, "dbg", "red seq " << view.sequence_number() << " ssrc " << view.ssrc() << " rtx " << retransmitted << " size " << view.payload().size() << " first " << int(view.payload().empty() ? 0 : view.payload()[0]));
             r.ulpfec->handle_packet(packet);
             while (auto out = r.ulpfec->poll_packet()) {
                 auto inner = rtp::RtpPacketView::parse(out->packet);
@@ -476,6 +480,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
     if (r.stats) r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), view.payload().size(), retransmitted);
     ++t.stats.packets_received;
     t.stats.bytes_received += view.payload().size();
+    count_received(r, now, packet.size(), view.payload().size(), retransmitted);
     if (r.pt != codec->pt) {
         r.pt = codec->pt;
         r.frames.reset();
@@ -501,6 +506,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
             r.depacketizer = make_depacketizer(codec->name);
         }
     }
+    RTCPP_LOG(LogLevel::Debug, "dbg", "pkt seq " << view.sequence_number() << " pt " << int(view.payload_type()) << " ts " << view.timestamp() << " m " << view.marker() << " rtx " << retransmitted << " size " << view.payload().size());
     if (r.frames) {
         const bool key_start = ieq(codec->name, "VP8") && rtp::vp8_is_keyframe(view.payload());
         if (r.nack) r.nack->handle_packet(now, view.sequence_number(), key_start);
@@ -510,6 +516,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
     } else {
         // No depacketizer for this codec: each payload is handed over as it is.
         ++t.stats.frames_received;
+        ++r.counters.frames;
         events_.push_back(event::MediaFrame{t.id, r.rid, codec->name, codec->pt, view.timestamp(), false,
                                             std::vector<uint8_t>(view.payload().begin(), view.payload().end())});
     }
@@ -523,24 +530,28 @@ void MediaEngine::drain_receiver(Timestamp, Receiver& r) {
     if (r.frames) {
         while (auto f = r.frames->poll_frame()) {
             ++t.stats.frames_received;
+            ++r.counters.frames;
             events_.push_back(event::MediaFrame{t.id, r.rid, name, r.pt.value_or(0), f->frame.rtp_timestamp,
                                                 f->frame.keyframe, std::move(f->frame.data)});
         }
-        if (auto skipped = r.frames->poll_skipped_to(); skipped && r.nack) r.nack->clear_before(*skipped);
-        if (r.frames->poll_keyframe_request()) send_keyframe_request(r);
+        if (auto skipped = r.frames->poll_skipped_to(); skipped && r.nack) { RTCPP_LOG(LogLevel::Debug, "dbg", "skipped to " << *skipped); r.nack->clear_before(*skipped); }
+        if (r.frames->poll_keyframe_request()) { const auto& fs = r.frames->stats(); RTCPP_LOG(LogLevel::Debug, "dbg", "FB keyframe request: dropped " << fs.frames_dropped << " late " << fs.late_frames << " old " << fs.old_packets << " malformed " << fs.malformed_packets << " undecodable " << fs.frames_undecodable_bytes << " buffered " << r.frames->buffered_frames() << "/" << r.frames->buffered_packets() << " nacklist " << (r.nack ? r.nack->list_size() : 0)); send_keyframe_request(r); }
     }
     if (r.nack) {
         while (auto n = r.nack->poll_nack()) {
+            { std::string l; for (auto q : n->sequence_numbers) l += std::to_string(q) + " "; RTCPP_LOG(LogLevel::Debug, "dbg", "NACK " << l); }
             n->sender_ssrc = local_ssrc();
             std::vector<rtcp::RtcpPacket> packets{*n};
             out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
             ++t.stats.nacks_sent;
+            ++r.counters.nacks;
         }
-        if (r.nack->poll_keyframe_request()) send_keyframe_request(r);
+        if (r.nack->poll_keyframe_request()) { const auto& ns = r.nack->stats(); RTCPP_LOG(LogLevel::Debug, "dbg", "NACK keyframe request: given up " << ns.given_up << " overflow " << ns.overflow_dropped << " jumps " << ns.jumps); send_keyframe_request(r); }
     }
     if (r.depacketizer) {
         while (auto f = r.depacketizer->poll_frame()) {
             ++t.stats.frames_received;
+            ++r.counters.frames;
             events_.push_back(event::MediaFrame{t.id, r.rid, name, r.pt.value_or(0), f->rtp_timestamp, f->keyframe,
                                                 std::move(f->data)});
         }
@@ -560,6 +571,8 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
                 if (auto rtt = t.sender->stats->handle_report_block(now, b)) {
                     t.rtt = *rtt;
+                    t.send_counters.total_rtt += *rtt;
+                    ++t.send_counters.rtt_measurements;
                     if (cc_) handle_cc_update(cc_->on_rtt(now, *rtt));
                     t.sender->nack->set_rtt(*rtt);
                     for (auto& [ssrc, r] : receivers_) {
@@ -573,8 +586,10 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
     };
     for (const auto& p : compound->packets) {
         if (auto* sr = std::get_if<rtcp::SenderReport>(&p)) {
-            if (auto it = receivers_.find(sr->sender_ssrc); it != receivers_.end() && it->second->stats)
+            if (auto it = receivers_.find(sr->sender_ssrc); it != receivers_.end() && it->second->stats) {
                 it->second->stats->handle_sender_report(now, *sr);
+                count_sender_report(*it->second, *sr);
+            }
             handle_blocks(sr->report_blocks);
         } else if (auto* rr = std::get_if<rtcp::ReceiverReport>(&p)) {
             handle_blocks(rr->report_blocks);
@@ -585,6 +600,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 t.sender->nack->handle_nack(now, *nack);
                 while (auto re = t.sender->nack->poll_transmit()) {
                     ++t.stats.retransmitted_packets_sent;
+                    count_retransmission(t, *re);
                     out_.push_back(OutgoingPacket{false, std::move(*re)});
                 }
             }
@@ -599,6 +615,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
             for (auto& t : transceivers_) {
                 if (!t.sender || t.sender->ssrc != pli->media_ssrc) continue;
                 ++t.stats.keyframe_requests_received;
+                ++t.send_counters.plis;
                 events_.push_back(event::KeyframeRequest{t.id});
             }
         } else if (auto* fir = std::get_if<rtcp::Fir>(&p)) {
@@ -606,6 +623,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 for (auto& t : transceivers_) {
                     if (!t.sender || t.sender->ssrc != e.ssrc) continue;
                     ++t.stats.keyframe_requests_received;
+                    ++t.send_counters.firs;
                     events_.push_back(event::KeyframeRequest{t.id});
                 }
         }

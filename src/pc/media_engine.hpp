@@ -23,6 +23,7 @@
 
 #include <rtcpp/random.hpp>
 #include <rtcpp/session.hpp>
+#include <rtcpp/stats.hpp>
 
 #include <deque>
 #include <map>
@@ -69,6 +70,8 @@ public:
     };
     std::optional<SendInfo> send_info(size_t transceiver) const;
     std::vector<RtpStats> stats() const;
+    /// W3C codec, inbound-rtp, outbound-rtp, remote-inbound-rtp and remote-outbound-rtp objects (media_engine_stats.cpp).
+    void collect_stats(Timestamp now, const std::string& transport_id, StatsReport& report) const;
     /// The congestion controller's current target (transport-wide feedback from the peer drives it).
     std::optional<DataRate> target_rate() const { return last_target_; }
     /// Datagrams that could not be attributed to any transceiver, or failed to parse.
@@ -83,6 +86,7 @@ private:
         bool nack = false;
         bool pli = false;
         std::string fmtp;
+        std::optional<uint16_t> channels;
     };
     struct Sender {
         uint32_t ssrc = 0;
@@ -106,6 +110,14 @@ private:
         uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0;
         RtpStats stats;
         std::optional<TimeDelta> rtt;
+        /// For W3C stats, beyond RtpStats (plain counters: nothing allocates per packet).
+        struct SendCounters {
+            uint64_t header_bytes = 0;
+            uint64_t retransmitted_bytes = 0;
+            uint32_t plis = 0, firs = 0;
+            TimeDelta total_rtt = TimeDelta::zero();
+            uint64_t rtt_measurements = 0;
+        } send_counters;
     };
     /// One incoming SSRC.
     struct Receiver {
@@ -121,6 +133,14 @@ private:
         std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
         std::unique_ptr<rtp::UlpfecReceiver> ulpfec; ///< video RED (+ ULPFEC recovery), as Chromium sends it
         uint64_t last_request = 0;
+        /// For W3C inbound-rtp / remote-outbound-rtp (plain counters: nothing allocates per packet).
+        struct Counters {
+            uint64_t header_bytes = 0;
+            uint64_t retransmitted_packets = 0, retransmitted_bytes = 0;
+            uint32_t frames = 0, nacks = 0, plis = 0;
+            std::optional<Timestamp> last_packet;
+            uint64_t sr_packets = 0, sr_octets = 0, sr_count = 0; ///< from the sender's last SR
+        } counters;
     };
 
     Receiver* receiver_for(Timestamp now, const rtp::RtpPacketView& view);
@@ -132,6 +152,11 @@ private:
     void send_report(Timestamp now);
     void schedule_report(Timestamp now);
     const Codec* codec_for(const Transceiver& t, uint8_t pt) const;
+    // W3C stats counting (media_engine_stats.cpp).
+    static void count_received(Receiver& r, Timestamp now, size_t packet_bytes, size_t payload_bytes,
+                               bool retransmitted);
+    static void count_sender_report(Receiver& r, const rtcp::SenderReport& sr);
+    static void count_retransmission(Transceiver& t, ByteView packet);
     uint32_t local_ssrc() const;
 
     Random& random_;

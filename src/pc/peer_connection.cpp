@@ -474,6 +474,15 @@ PeerConnectionState PeerConnection::connection_state() const {
 SessionStats PeerConnection::stats() const {
     return impl_->call([&] { return impl_->session ? impl_->session->stats() : SessionStats{}; });
 }
+StatsReport PeerConnection::get_stats() const {
+    return impl_->call([&] {
+        const Timestamp now = runtime::monotonic_now();
+        if (impl_->session) return impl_->session->get_stats(now);
+        StatsReport empty;
+        empty.timestamp = now;
+        return empty;
+    });
+}
 std::vector<SocketAddr> PeerConnection::local_addresses() const {
     return impl_->call([&] { return impl_->addresses; });
 }

@@ -15,6 +15,7 @@
 #include "dtls/dtls_transport.hpp"
 #include "dtls/srtp_session.hpp"
 #include "pc/media_engine.hpp"
+#include "pc/transport_stats.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "ice/agent.hpp"
 #include "sctp/sctp_association.hpp"
@@ -149,6 +150,10 @@ struct Session::Impl {
     struct Channel {
         ChannelInfo info;
         bool open_requested = false; // handed to SCTP
+        // W3C data-channel and peer-connection stats.
+        bool was_open = false;
+        uint32_t messages_sent = 0, messages_received = 0;
+        uint64_t bytes_sent = 0, bytes_received = 0;
     };
 
     Configuration config;
@@ -196,6 +201,8 @@ struct Session::Impl {
     bool dtls_connected = false;
     bool dtls_failed = false;
     std::optional<Error> failure;
+    std::string dtls_cipher;            // OpenSSL's name, for W3C transport stats
+    uint32_t selected_pair_changes = 0; // W3C transport stats
 
     std::unique_ptr<sctp::SctpAssociation> sctp;
     bool sctp_up = false;
@@ -678,6 +685,7 @@ struct Session::Impl {
                         }
                         update_pc_state();
                     } else if constexpr (std::is_same_v<T, ice::SelectedPairChanged>) {
+                        ++selected_pair_changes;
                         stats.selected_local = ev.local.address;
                         stats.selected_remote = ev.remote.address;
                     }
@@ -712,6 +720,7 @@ struct Session::Impl {
         while (auto e = dtls->poll_event()) {
             did = true;
             if (auto* c = std::get_if<dtls::DtlsConnected>(&*e)) {
+                dtls_cipher = c->cipher;
                 if (c->srtp) {
                     auto srtp_session = dtls::SrtpSession::create(*c->srtp, dtls->role());
                     if (srtp_session) srtp.emplace(std::move(srtp_session.value()));
@@ -797,6 +806,7 @@ struct Session::Impl {
                     ch.info.state = DataChannelState::Open;
                     ch.info.created_by_remote = true;
                     ch.open_requested = true;
+                    ch.was_open = true;
                     by_stream[ev.stream_id] = id;
                     channels[id] = ch;
                     emit(event::DataChannel{ch.info});
@@ -804,11 +814,14 @@ struct Session::Impl {
                     auto it = by_stream.find(ev.stream_id);
                     if (it == by_stream.end()) return;
                     channels[it->second].info.state = DataChannelState::Open;
+                    channels[it->second].was_open = true;
                     emit(event::ChannelOpen{it->second});
                 } else if constexpr (std::is_same_v<T, sctp::events::MessageReceived>) {
                     auto it = by_stream.find(ev.stream_id);
                     if (it == by_stream.end()) return;
                     ++stats.sctp_messages_received;
+                    ++channels[it->second].messages_received;
+                    channels[it->second].bytes_received += ev.data.size();
                     emit(event::ChannelMessage{it->second, ev.binary, std::move(ev.data)});
                 } else if constexpr (std::is_same_v<T, sctp::events::ChannelClosed>) {
                     auto it = by_stream.find(ev.stream_id);
@@ -1263,6 +1276,8 @@ Result<void> Session::send(ChannelId channel, std::span<const uint8_t> data) {
     auto r = m.sctp->send(*it->second.info.stream_id, data, true);
     if (!r) return r;
     ++m.stats.sctp_messages_sent;
+    ++it->second.messages_sent;
+    it->second.bytes_sent += data.size();
     m.process();
     return {};
 }
@@ -1276,6 +1291,8 @@ Result<void> Session::send_text(ChannelId channel, std::string_view text) {
     auto r = m.sctp->send_text(*it->second.info.stream_id, text);
     if (!r) return r;
     ++m.stats.sctp_messages_sent;
+    ++it->second.messages_sent;
+    it->second.bytes_sent += text.size();
     m.process();
     return {};
 }
@@ -1594,6 +1611,65 @@ SessionStats Session::stats() const {
         }
     }
     return s;
+}
+
+StatsReport Session::get_stats(Timestamp now) const {
+    const auto& m = *impl_;
+    StatsReport report;
+    report.timestamp = now;
+
+    PeerConnectionStats pcs;
+    pcs.id = "P";
+    pcs.timestamp = now;
+    for (const auto& [id, ch] : m.channels) {
+        if (!ch.was_open) continue;
+        ++pcs.data_channels_opened;
+        if (ch.info.state != DataChannelState::Open) ++pcs.data_channels_closed;
+    }
+    report.objects.push_back(std::move(pcs));
+
+    TransportStats ts;
+    ts.id = "T01"; // one transport: rtcpp always bundles
+    ts.timestamp = now;
+    ts.packets_sent = m.stats.datagrams_sent;
+    ts.packets_received = m.stats.datagrams_received;
+    ts.bytes_sent = m.stats.bytes_sent;
+    ts.bytes_received = m.stats.bytes_received;
+    ts.ice_state = std::string(to_string(m.ice_state));
+    if (m.dtls) {
+        ts.dtls_state = std::string(dtls::to_string(m.dtls->state()));
+        ts.dtls_role = m.dtls->role() == dtls::Role::Client ? "client" : "server";
+    }
+    if (m.dtls_connected) {
+        ts.tls_version = "FEFD"; // DtlsTransport allows DTLS 1.2 only; W3C wants the version as hex digits
+        ts.dtls_cipher = pc::iana_dtls_cipher(m.dtls_cipher);
+    }
+    if (m.srtp) ts.srtp_cipher = std::string(pc::iana_srtp_cipher(m.srtp->profile()));
+    ts.selected_candidate_pair_changes = m.selected_pair_changes;
+    const size_t transport_index = report.objects.size();
+    report.objects.push_back(TransportStats{});
+    if (m.agent)
+        pc::collect_ice_stats(*m.agent, m.local_candidates, m.srtp ? m.media->target_rate() : std::nullopt, now,
+                              report, ts);
+    report.objects[transport_index] = std::move(ts);
+
+    m.media->collect_stats(now, "T01", report);
+
+    for (const auto& [id, ch] : m.channels) {
+        DataChannelStats d;
+        d.id = "D" + std::to_string(id);
+        d.timestamp = now;
+        d.label = ch.info.label;
+        d.protocol = ch.info.init.protocol;
+        d.data_channel_identifier = ch.info.stream_id;
+        d.state = std::string(to_string(ch.info.state));
+        d.messages_sent = ch.messages_sent;
+        d.bytes_sent = ch.bytes_sent;
+        d.messages_received = ch.messages_received;
+        d.bytes_received = ch.bytes_received;
+        report.objects.push_back(std::move(d));
+    }
+    return report;
 }
 
 } // namespace rtcpp
