@@ -450,7 +450,6 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
                     if (ieq(c.name, "ulpfec")) ulpfec_pt = c.pt;
                 r.ulpfec = std::make_unique<rtp::UlpfecReceiver>(view.ssrc(), codec->pt, ulpfec_pt);
             }
-            RTCPP_LOG(LogLevel::Debug, "dbg", "red seq " << view.sequence_number() << " ssrc " << view.ssrc() << " rtx " << retransmitted << " size " << view.payload().size() << " first " << int(view.payload().empty() ? 0 : view.payload()[0]));
             r.ulpfec->handle_packet(packet);
             while (auto out = r.ulpfec->poll_packet()) {
                 auto inner = rtp::RtpPacketView::parse(out->packet);
@@ -506,7 +505,6 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
             r.depacketizer = make_depacketizer(codec->name);
         }
     }
-    RTCPP_LOG(LogLevel::Debug, "dbg", "pkt seq " << view.sequence_number() << " pt " << int(view.payload_type()) << " ts " << view.timestamp() << " m " << view.marker() << " rtx " << retransmitted << " size " << view.payload().size());
     if (r.frames) {
         const bool key_start = ieq(codec->name, "VP8") && rtp::vp8_is_keyframe(view.payload());
         if (r.nack) r.nack->handle_packet(now, view.sequence_number(), key_start);
@@ -534,19 +532,18 @@ void MediaEngine::drain_receiver(Timestamp, Receiver& r) {
             events_.push_back(event::MediaFrame{t.id, r.rid, name, r.pt.value_or(0), f->frame.rtp_timestamp,
                                                 f->frame.keyframe, std::move(f->frame.data)});
         }
-        if (auto skipped = r.frames->poll_skipped_to(); skipped && r.nack) { RTCPP_LOG(LogLevel::Debug, "dbg", "skipped to " << *skipped); r.nack->clear_before(*skipped); }
-        if (r.frames->poll_keyframe_request()) { const auto& fs = r.frames->stats(); RTCPP_LOG(LogLevel::Debug, "dbg", "FB keyframe request: dropped " << fs.frames_dropped << " late " << fs.late_frames << " old " << fs.old_packets << " malformed " << fs.malformed_packets << " undecodable " << fs.frames_undecodable_bytes << " buffered " << r.frames->buffered_frames() << "/" << r.frames->buffered_packets() << " nacklist " << (r.nack ? r.nack->list_size() : 0)); send_keyframe_request(r); }
+        if (auto skipped = r.frames->poll_skipped_to(); skipped && r.nack) r.nack->clear_before(*skipped);
+        if (r.frames->poll_keyframe_request()) send_keyframe_request(r);
     }
     if (r.nack) {
         while (auto n = r.nack->poll_nack()) {
-            { std::string l; for (auto q : n->sequence_numbers) l += std::to_string(q) + " "; RTCPP_LOG(LogLevel::Debug, "dbg", "NACK " << l); }
             n->sender_ssrc = local_ssrc();
             std::vector<rtcp::RtcpPacket> packets{*n};
             out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
             ++t.stats.nacks_sent;
             ++r.counters.nacks;
         }
-        if (r.nack->poll_keyframe_request()) { const auto& ns = r.nack->stats(); RTCPP_LOG(LogLevel::Debug, "dbg", "NACK keyframe request: given up " << ns.given_up << " overflow " << ns.overflow_dropped << " jumps " << ns.jumps); send_keyframe_request(r); }
+        if (r.nack->poll_keyframe_request()) send_keyframe_request(r);
     }
     if (r.depacketizer) {
         while (auto f = r.depacketizer->poll_frame()) {
