@@ -12,7 +12,7 @@ for g in "${groups[@]}"; do
     build) ;;
     test) pkgs+=(clang libclang-rt-14-dev) ;;
     interop)
-      pkgs+=(chromium python3-aiortc coturn iproute2 util-linux nftables)
+      pkgs+=(chromium python3-aiortc coturn janus iproute2 util-linux nftables)
       # Node.js drives Chromium through playwright-core (from npm); use the machine's own if it has one.
       command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
       command -v npm >/dev/null 2>&1 || pkgs+=(npm)

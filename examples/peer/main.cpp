@@ -4,7 +4,8 @@
 //       accepts POST /offer (Content-Type application/sdp, candidates inside) and answers 201 with the answer
 //       (candidates inside); serves a small browser page at /.
 //   rtcpp-peer --connect http://127.0.0.1:8080/offer [--send-file PATH] [--echo]
-//       POSTs our offer and applies the answer.
+//       POSTs our offer and applies the answer; without --send-file or --echo it sends one greeting on channel
+//       "chat" once open and prints each message that comes back as "channel message: TEXT".
 //   --ice-server URL (repeatable): stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp|tcp, turns:USER:PASS@HOST:PORT
 //   --relay-only: ICE transport policy "relay".
 //   --ice-tcp: also gather ICE-TCP candidates (a TCP listener per local address; Configuration::ice_tcp).
@@ -681,6 +682,15 @@ int run(const Options& o) {
                 if (!self) return;
                 if (binary) (void)self->send(data);
                 else (void)self->send(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+            });
+        } else if (!conn.sender) {
+            // What comes back for the greeting (e.g. from an echoing server), one line per message.
+            channel->on_message([](std::span<const uint8_t> data, bool binary) {
+                if (binary) std::printf("channel message: %zu bytes (binary)\n", data.size());
+                else
+                    std::printf("channel message: %.*s\n", static_cast<int>(data.size()),
+                                reinterpret_cast<const char*>(data.data()));
+                std::fflush(stdout);
             });
         }
         std::weak_ptr<DataChannel> weak_channel = channel; // the channel keeps its callbacks: no cycle through them
