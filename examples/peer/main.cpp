@@ -15,6 +15,8 @@
 //       sendrecv transceivers (answering: on what the offer has), and decode what arrives.
 //   --media recv: receive only (recvonly transceivers when offering; answering: whatever the offer sends).
 //   --record DIR: write what arrives to DIR/video-<mid>.ivf and DIR/audio-<mid>.wav (decoded PCM).
+//   --cc-trace: with --media, print a line to stderr every 500 ms once connected:
+//       cc: T s target K kbps sent B bytes received R bytes   (T since start; B, R: RTP payload bytes so far)
 //   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
 //       media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
@@ -65,6 +67,7 @@ struct Options {
     codec::VideoCodec video_codec = codec::VideoCodec::VP8;
     std::string record_dir;
     double duration_s = 0;
+    bool cc_trace = false;
 };
 
 /// Done/failed signal shared by the callbacks and main.
@@ -386,6 +389,7 @@ private:
         std::vector<std::thread> threads;
         for (auto& s : senders) threads.emplace_back([this, &s] { send_loop(s); });
         auto last_pli = std::chrono::steady_clock::now() - 1s;
+        auto next_trace = std::chrono::steady_clock::now();
         for (;;) {
             std::set<TransceiverId> ask_keyframe;
             {
@@ -397,6 +401,18 @@ private:
             }
             if (!ask_keyframe.empty()) last_pli = std::chrono::steady_clock::now();
             for (auto id : ask_keyframe) (void)pc_.request_keyframe(id);
+            if (o_.cc_trace && std::chrono::steady_clock::now() >= next_trace) {
+                // The estimate over time (shaped-path interop tests take its median), and what actually left.
+                next_trace += 500ms;
+                uint64_t sent = 0, received = 0;
+                for (const auto& st : pc_.rtp_stats()) {
+                    sent += st.bytes_sent;
+                    received += st.bytes_received;
+                }
+                std::fprintf(stderr, "cc: %.3f s target %lld kbps sent %llu bytes received %llu bytes\n",
+                             elapsed_ms() / 1000, static_cast<long long>(target_bps_.load() / 1000),
+                             static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received));
+            }
         }
         for (auto& t : threads) t.join();
     }
@@ -831,7 +847,7 @@ int usage() {
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
                  "[--timeout SECONDS] [--quiet] [--verbose]\n"
-                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS]\n");
+                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS] [--cc-trace]\n");
     return 1;
 }
 
@@ -866,6 +882,7 @@ int main(int argc, char** argv) {
             o.video_codec = *c;
         } else if (a == "--record") o.record_dir = next();
         else if (a == "--duration") o.duration_s = std::atof(next().c_str());
+        else if (a == "--cc-trace") o.cc_trace = true;
         else if (a == "--bind") {
             auto ip = IpAddr::parse(next());
             if (!ip) return usage();
