@@ -1353,13 +1353,23 @@ Result<TransceiverId> Session::add_transceiver(MediaKind kind, const Transceiver
     if (!init.codecs.empty()) {
         const sdp::NegotiatorConfig defaults = sdp::default_config();
         const auto& all = kind == MediaKind::Audio ? defaults.audio_codecs : defaults.video_codecs;
-        for (const auto& want : init.codecs)
-            for (const auto& c : all)
-                if (c.name.size() == want.size() &&
-                    std::equal(c.name.begin(), c.name.end(), want.begin(), [](char a, char b) {
-                        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-                    }))
-                    ti.codecs.push_back(c);
+        auto named = [](const std::string& name, const std::string& want) {
+            return name.size() == want.size() && std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) {
+                       return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                   });
+        };
+        for (const auto& want : init.codecs) {
+            if (named("rtx", want)) continue; // follows each chosen codec below
+            for (const auto& c : all) {
+                if (!named(c.name, want)) continue;
+                ti.codecs.push_back(c);
+                // Each codec keeps its RTX companion: without it no rtx is negotiated and NACKed packets go out again
+                // as plain copies on the media SSRC, which the peer's statistics cannot tell from originals (RFC 4588).
+                const std::string apt = "apt=" + std::to_string(c.preferred_pt);
+                for (const auto& r : all)
+                    if (named(r.name, "rtx") && r.fmtp == apt) ti.codecs.push_back(r);
+            }
+        }
         if (ti.codecs.empty())
             return make_error(ErrorCategory::NotSupportedError, "pc", "none of the requested codecs is supported");
     }

@@ -140,10 +140,17 @@ TEST_CASE("session media: Opus and VP8 frames from one session arrive whole and 
 TEST_CASE("session media: 10% loss on video is repaired by NACK and RTX") {
     sim::LinkConfig link;
     link.delay = TimeDelta::millis(25);
-    MediaPair p(link);
+    MediaPair p(link, true);
+    // A codec preference names the primary codec only: its rtx companion comes along (RFC 4588 with a FID group).
     auto video = p.a.session->add_transceiver(MediaKind::Video, {.direction = RtpDirection::SendOnly, .codecs = {"VP8"}});
     REQUIRE(video);
     negotiate(p.a, p.b);
+    const std::string sdp = p.a.session->local_description()->sdp;
+    CHECK(sdp.find("a=rtpmap:97 rtx/90000") != std::string::npos);
+    CHECK(sdp.find("a=fmtp:97 apt=96") != std::string::npos);
+    CHECK(sdp.find("a=ssrc-group:FID ") != std::string::npos);
+    CHECK(p.b.session->local_description()->sdp.find("a=fmtp:97 apt=96") != std::string::npos);
+    const uint32_t media_ssrc = p.a.session->transceiver_info(*video)->ssrc;
     REQUIRE(p.run_until([&] { return p.b.session->connection_state() == PeerConnectionState::Connected; }));
     // Loss starts once connected (the handshake is not what this test is about).
     sim::LinkConfig lossy = link;
@@ -165,6 +172,18 @@ TEST_CASE("session media: 10% loss on video is repaired by NACK and RTX") {
     CHECK(sb.nacks_sent > 0);
     CHECK(sa.nacks_received > 0);
     CHECK(sa.retransmitted_packets_sent > 0);
+    // The retransmissions arrived as RTX: payload type 97 on an SSRC of their own.
+    size_t rtx_packets = 0, other = 0;
+    for (const auto& e : p.b.events_of<event::RtpPacket>()) {
+        REQUIRE(e.packet.size() >= 12);
+        const uint32_t ssrc = static_cast<uint32_t>(e.packet[8] << 24 | e.packet[9] << 16 | e.packet[10] << 8 | e.packet[11]);
+        if ((e.packet[1] & 0x7F) == 97 && ssrc != media_ssrc) ++rtx_packets;
+        else if ((e.packet[1] & 0x7F) != 96 || ssrc != media_ssrc) ++other;
+    }
+    MESSAGE(rtx_packets << " RTX packets arrived");
+    CHECK(rtx_packets > 0);
+    CHECK(rtx_packets <= sa.retransmitted_packets_sent);
+    CHECK(other == 0);
 }
 
 TEST_CASE("session media: a keyframe request travels as PLI; raw RTP and RTCP events; send_rtp forwards") {
