@@ -1,5 +1,5 @@
 // Heap allocations made by this process, counted by the bench binary's replacement of the global operator new
-// (bench/bench_alloc_counter.cpp). malloc calls made by C libraries (libsrtp, OpenSSL) are not seen.
+// (bench/bench_alloc_counter.cpp), and malloc/calloc/realloc calls from anywhere (C libraries included).
 #pragma once
 
 #include <cstdint>
@@ -8,5 +8,9 @@ namespace rtcpp::bench {
 
 /// operator new calls (every form) since the program started; thread-safe.
 uint64_t allocation_count();
+/// malloc/calloc/realloc calls since the program started, every library's (operator new's among them).
+uint64_t malloc_count();
+/// False where malloc cannot be interposed (sanitizer builds, non-glibc): malloc_count() then stays 0.
+bool malloc_counted();
 
 } // namespace rtcpp::bench

@@ -1,5 +1,7 @@
 // Replaces the global operator new/delete of rtcpp-bench so benchmarks can report allocations per packet.
 // A relaxed atomic increment per allocation: cheap next to malloc itself, and the same cost in every figure.
+// malloc/calloc/realloc are interposed too (forwarding to glibc's __libc_* entry points), so the C libraries'
+// allocations show: Debian's libsrtp2 does its AES through NSS, which allocates on every packet.
 #include "alloc_counter.hpp"
 
 #include <atomic>
@@ -9,6 +11,7 @@
 namespace {
 
 std::atomic<uint64_t> g_allocations{0};
+std::atomic<uint64_t> g_mallocs{0};
 
 void* allocate(std::size_t size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -28,7 +31,44 @@ void* allocate_aligned(std::size_t size, std::align_val_t align) {
 
 namespace rtcpp::bench {
 uint64_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
+uint64_t malloc_count() { return g_mallocs.load(std::memory_order_relaxed); }
 } // namespace rtcpp::bench
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RTCPP_BENCH_NO_MALLOC_HOOK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define RTCPP_BENCH_NO_MALLOC_HOOK 1
+#endif
+#endif
+
+#if defined(__GLIBC__) && !defined(RTCPP_BENCH_NO_MALLOC_HOOK)
+extern "C" {
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t n, std::size_t size);
+void* __libc_realloc(void* p, std::size_t size);
+
+void* malloc(std::size_t size) {
+    g_mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_malloc(size);
+}
+void* calloc(std::size_t n, std::size_t size) {
+    g_mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t size) {
+    g_mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_realloc(p, size);
+}
+}
+namespace rtcpp::bench {
+bool malloc_counted() { return true; }
+} // namespace rtcpp::bench
+#else
+namespace rtcpp::bench {
+bool malloc_counted() { return false; }
+} // namespace rtcpp::bench
+#endif
 
 void* operator new(std::size_t size) {
     if (void* p = allocate(size)) return p;

@@ -65,22 +65,34 @@ dtls::SrtpProfile profile_arg(const std::vector<std::string>& args) {
 struct Meter {
     double seconds = 0;
     uint64_t packets = 0;
-    uint64_t allocations = 0;
+    uint64_t allocations = 0; // operator new
+    uint64_t mallocs = 0;     // malloc/calloc/realloc from anywhere, operator new's included
     double start_s = 0;
-    uint64_t start_a = 0;
+    uint64_t start_a = 0, start_m = 0;
     void begin() {
         start_a = bench::allocation_count();
+        start_m = bench::malloc_count();
         start_s = cpu_seconds();
     }
     void end(uint64_t n) {
         seconds += cpu_seconds() - start_s;
         allocations += bench::allocation_count() - start_a;
+        mallocs += bench::malloc_count() - start_m;
         packets += n;
+    }
+    // Allocations made inside begin()..end() that are not part of what is measured.
+    void exclude(uint64_t allocs, uint64_t mallocs_) {
+        start_a += allocs;
+        start_m += mallocs_;
     }
     void add(const Meter& m) {
         seconds += m.seconds;
         packets += m.packets;
         allocations += m.allocations;
+        mallocs += m.mallocs;
+    }
+    double mallocs_per_packet() const {
+        return packets ? static_cast<double>(mallocs) / static_cast<double>(packets) : 0;
     }
     double pps() const { return seconds > 0 ? static_cast<double>(packets) / seconds : 0; }
     double per_packet() const { return packets ? static_cast<double>(allocations) / static_cast<double>(packets) : 0; }
@@ -235,6 +247,13 @@ void fill_batch(MediaPair& pair, FrameSource& source, dtls::SrtpSession& protect
     }
 }
 
+// malloc calls per packet of rtcpp's path and of raw libsrtp's: what the C libraries allocate shows here only.
+void malloc_figures(bench::Reporter& r, const std::string& name, const Meter& rtcpp_path, const Meter& raw) {
+    if (!bench::malloc_counted()) return;
+    r.figure(name + ".mallocs_per_packet", rtcpp_path.mallocs_per_packet(), "mallocs/packet");
+    r.figure(name + ".mallocs_per_packet", raw.mallocs_per_packet(), "mallocs/packet", "libsrtp-raw");
+}
+
 void drain_events(std::deque<SessionEvent>& events, uint64_t& frames, uint64_t& frame_bytes) {
     while (!events.empty()) {
         if (auto* f = std::get_if<event::MediaFrame>(&events.front())) {
@@ -328,6 +347,7 @@ int run_media_receive(bench::Reporter& r, const std::vector<std::string>& args) 
     r.figure("media-receive.unprotect.pps", wrapped.pps(), "packets/s/core");
     r.figure("media-receive.unprotect.allocs_per_packet", wrapped.per_packet(), "allocs/packet");
     r.figure("media-receive.unprotect.pps", libsrtp.pps(), "packets/s/core", "libsrtp-raw");
+    malloc_figures(r, "media-receive", engine, libsrtp);
     return frames > 0 ? 0 : 1;
 }
 
@@ -367,9 +387,9 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
             bytes += res.size;
             if (!p->rtcp && n < plain.size()) {
                 // Kept (outside the count) for the raw libsrtp run below.
-                const uint64_t a = bench::allocation_count();
+                const uint64_t a = bench::allocation_count(), m = bench::malloc_count();
                 plain[n].assign(p->bytes.begin(), p->bytes.begin() + static_cast<std::ptrdiff_t>(length));
-                e.start_a += bench::allocation_count() - a;
+                e.exclude(bench::allocation_count() - a, bench::malloc_count() - m);
                 ++n;
             }
         }
@@ -394,6 +414,7 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
     r.figure("media-send.pps", engine.pps(), "packets/s/core");
     r.figure("media-send.allocs_per_packet", engine.per_packet(), "allocs/packet");
     r.figure("media-send.protect.pps", libsrtp.pps(), "packets/s/core", "libsrtp-raw");
+    malloc_figures(r, "media-send", engine, libsrtp);
     return 0;
 }
 
@@ -554,6 +575,7 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
         r.figure("sfu-forward.n" + n + ".pps", libsrtp.pps(), "packets/s/core", "libsrtp-raw");
         r.figure("sfu-forward.engine.n" + n + ".pps", engine.pps(), "packets/s/core");
         r.figure("sfu-forward.engine.n" + n + ".allocs_per_packet", engine.per_packet(), "allocs/packet");
+        malloc_figures(r, "sfu-forward.n" + n, direct, libsrtp);
     }
     return 0;
 }

@@ -14,6 +14,31 @@ constexpr size_t kMaxDecodedIds = 512;
 // Weight of one frame in the transit average (~2 s at 30 fps).
 constexpr double kTransitAlpha = 1.0 / 64;
 
+// Recycled nodes kept per buffer: enough for a large keyframe's packets, bounded so an overflow does not pin memory.
+constexpr size_t kMaxSparePackets = 64;
+constexpr size_t kMaxSpareFrames = 8;
+constexpr size_t kMaxSpareIds = 8;
+
+// Inserts v into a set, reusing a spare node if there is one (a duplicate hands its node back).
+template <class Set>
+void insert_id(Set& set, std::vector<typename Set::node_type>& spare, int64_t v) {
+    if (spare.empty()) {
+        set.insert(v);
+        return;
+    }
+    auto node = std::move(spare.back());
+    spare.pop_back();
+    node.value() = v;
+    auto r = set.insert(std::move(node));
+    if (!r.inserted) spare.push_back(std::move(r.node));
+}
+
+template <class Set>
+void erase_first_id(Set& set, std::vector<typename Set::node_type>& spare) {
+    if (spare.size() < kMaxSpareIds) spare.push_back(set.extract(set.begin()));
+    else set.erase(set.begin());
+}
+
 TimeDelta ts_time(int64_t ts, uint32_t clock_rate) {
     // Split to keep ts * 1e6 away from overflow for any 64-bit unwrapped timestamp.
     const int64_t whole = ts / clock_rate;
@@ -50,6 +75,9 @@ FrameBuffer::FrameBuffer(FrameBufferConfig config) : config_(config), rtt_(confi
     if (config_.clock_rate == 0) config_.clock_rate = 90000;
     if (config_.max_packets == 0) config_.max_packets = 1;
     if (config_.max_frames == 0) config_.max_frames = 1;
+    spare_packets_.reserve(kMaxSparePackets);
+    spare_frames_.reserve(kMaxSpareFrames);
+    spare_ids_.reserve(kMaxSpareIds);
     switch (config_.codec) {
     case VideoCodec::Vp8: depacketizer_ = std::make_unique<Vp8Depacketizer>(); break;
     case VideoCodec::Vp9: depacketizer_ = std::make_unique<Vp9Depacketizer>(); break;
@@ -113,18 +141,30 @@ void FrameBuffer::handle_packet(Timestamp now, const RtpPacketView& view, bool r
         ++stats_.duplicate_packets;
         return;
     }
-    Packet p;
+    std::map<int64_t, Packet>::node_type node;
+    if (!spare_packets_.empty()) {
+        node = std::move(spare_packets_.back());
+        spare_packets_.pop_back();
+        Packet fresh;
+        fresh.payload = std::move(node.mapped().payload); // keeps its capacity
+        node.mapped() = std::move(fresh);
+        node.key() = s;
+    }
+    Packet scratch;
+    Packet& p = node ? node.mapped() : scratch;
     if (!parse_packet(view, p)) {
         ++stats_.malformed_packets;
+        if (node) spare_packets_.push_back(std::move(node));
         return;
     }
     if (!first_seq_seen_ || s < *first_seq_seen_) first_seq_seen_ = s;
     p.arrival = now_;
     p.retransmitted = retransmitted;
     p.ts = ts_unwrapper_.unwrap(p.rtp_ts);
-    packets_.emplace(s, std::move(p));
+    if (node) packets_.insert(std::move(node));
+    else packets_.emplace(s, std::move(scratch));
     while (packets_.size() > config_.max_packets) {
-        packets_.erase(packets_.begin());
+        drop_packet(packets_.begin());
         ++stats_.overflow_packets;
         request_keyframe();
     }
@@ -186,9 +226,9 @@ void FrameBuffer::try_assemble(int64_t s) {
     const bool pid15 = first.picture_id_15bit;
     const auto p_diffs = first.p_diffs;
     const uint8_t num_p_diffs = first.num_p_diffs;
-    packets_.erase(packets_.find(begin), packets_.upper_bound(end));
-    frame_ends_.insert(end);
-    while (frame_ends_.size() > config_.max_frames) frame_ends_.erase(frame_ends_.begin());
+    for (auto it = packets_.find(begin); it != packets_.end() && it->first <= end;) drop_packet(it++);
+    insert_id(frame_ends_, spare_ids_, end);
+    while (frame_ends_.size() > config_.max_frames) erase_first_id(frame_ends_, spare_ids_);
     if (!encoded || encoded->rtp_timestamp != static_cast<uint32_t>(ts)) {
         ++stats_.frames_undecodable_bytes;
         return;
@@ -246,9 +286,18 @@ void FrameBuffer::insert_frame(Frame&& f) {
         return;
     }
     update_timing(f);
-    frames_.emplace(f.out.id, std::move(f));
+    if (!spare_frames_.empty()) {
+        auto node = std::move(spare_frames_.back());
+        spare_frames_.pop_back();
+        node.key() = f.out.id;
+        node.mapped() = std::move(f);
+        frames_.insert(std::move(node));
+    } else {
+        const int64_t id = f.out.id;
+        frames_.emplace(id, std::move(f));
+    }
     while (frames_.size() > config_.max_frames) {
-        frames_.erase(frames_.begin());
+        drop_frame(frames_.begin());
         ++stats_.frames_dropped;
         request_keyframe();
     }
@@ -357,7 +406,7 @@ std::optional<ReleasedFrame> FrameBuffer::poll_frame() {
     auto it = frames_.find(id);
     Frame f = std::move(it->second);
     const size_t skipped = static_cast<size_t>(std::distance(frames_.begin(), it));
-    frames_.erase(frames_.begin(), std::next(it));
+    for (auto i = frames_.begin(); i != std::next(it);) drop_frame(i++);
     stats_.frames_dropped += skipped;
     const bool gap = released_seq_ && f.first_seq - 1 > *released_seq_;
     if (f.out.frame.keyframe && (skipped > 0 || gap)) {
@@ -367,13 +416,28 @@ std::optional<ReleasedFrame> FrameBuffer::poll_frame() {
     f.out.render_time = due;
     if (f.out.completed > due) ++stats_.late_frames;
     last_released_id_ = id;
-    decoded_.insert(id);
-    while (decoded_.size() > kMaxDecodedIds) decoded_.erase(decoded_.begin());
+    insert_id(decoded_, spare_ids_, id);
+    while (decoded_.size() > kMaxDecodedIds) erase_first_id(decoded_, spare_ids_);
     released_seq_ = std::max(released_seq_.value_or(f.last_seq), f.last_seq);
-    while (!packets_.empty() && packets_.begin()->first <= *released_seq_) packets_.erase(packets_.begin());
-    while (!frame_ends_.empty() && *frame_ends_.begin() < *released_seq_) frame_ends_.erase(frame_ends_.begin());
+    while (!packets_.empty() && packets_.begin()->first <= *released_seq_) drop_packet(packets_.begin());
+    while (!frame_ends_.empty() && *frame_ends_.begin() < *released_seq_) erase_first_id(frame_ends_, spare_ids_);
     ++stats_.frames_released;
     return std::move(f.out);
+}
+
+void FrameBuffer::drop_packet(std::map<int64_t, Packet>::iterator it) {
+    if (spare_packets_.size() < kMaxSparePackets) spare_packets_.push_back(packets_.extract(it));
+    else packets_.erase(it);
+}
+
+void FrameBuffer::drop_frame(std::map<int64_t, Frame>::iterator it) {
+    if (spare_frames_.size() < kMaxSpareFrames) {
+        auto node = frames_.extract(it);
+        node.mapped().out.frame.data = {}; // a dropped frame's bytes are not kept alive
+        spare_frames_.push_back(std::move(node));
+    } else {
+        frames_.erase(it);
+    }
 }
 
 bool FrameBuffer::poll_keyframe_request() {

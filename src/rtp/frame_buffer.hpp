@@ -128,6 +128,10 @@ private:
     int64_t unwrap_picture_id(uint16_t pid, bool fifteen_bit);
     void release_up_to(int64_t id);
     void reset_stream();
+    // Erased packets, frames and ids keep their tree nodes (and a packet its payload buffer) for the next insert:
+    // in steady state a packet costs no allocation.
+    void drop_packet(std::map<int64_t, Packet>::iterator it);
+    void drop_frame(std::map<int64_t, Frame>::iterator it);
 
     FrameBufferConfig config_;
     std::unique_ptr<Depacketizer> depacketizer_;
@@ -140,6 +144,9 @@ private:
     std::map<int64_t, Frame> frames_;     ///< complete, waiting, by frame id
     std::set<int64_t> frame_ends_;        ///< last sequence numbers of assembled frames (start detection for H264)
     std::set<int64_t> decoded_;           ///< ids released recently
+    std::vector<std::map<int64_t, Packet>::node_type> spare_packets_;
+    std::vector<std::map<int64_t, Frame>::node_type> spare_frames_;
+    std::vector<std::set<int64_t>::node_type> spare_ids_; ///< for frame_ends_ and decoded_
     std::optional<int64_t> last_released_id_;
     std::optional<int64_t> released_seq_;
     std::optional<int64_t> first_seq_seen_;  ///< last sequence number of the newest released or dropped frame
