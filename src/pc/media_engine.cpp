@@ -608,6 +608,10 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 for (const auto& pk : twcc->packets) plain.packets.push_back({pk.sequence_number, pk.arrival});
                 if (auto fb = feedback_adapter_.process_feedback(plain)) handle_cc_update(cc_->on_transport_feedback(*fb));
             }
+        } else if (auto* remb = std::get_if<rtcp::Remb>(&p)) {
+            // The receiver's (or an SFU's) cap on what we send, e.g. Janus's {"bitrate": N}: GCC keeps its target
+            // below it, whatever transport-cc feedback says.
+            if (cc_) handle_cc_update(cc_->on_remb(now, remb->bitrate));
         } else if (auto* pli = std::get_if<rtcp::Pli>(&p)) {
             for (auto& t : transceivers_) {
                 if (!t.sender || t.sender->ssrc != pli->media_ssrc) continue;

@@ -1657,7 +1657,9 @@ StatsReport Session::get_stats(Timestamp now) const {
     if (m.srtp) ts.srtp_cipher = std::string(pc::iana_srtp_cipher(m.srtp->profile()));
     ts.selected_candidate_pair_changes = m.selected_pair_changes;
     const size_t transport_index = report.objects.size();
-    report.objects.push_back(TransportStats{});
+    // A placeholder until the candidate pairs are in, then replaced; a copy of ts, since g++ 12 at -O2 takes a
+    // default-constructed TransportStats here for maybe-uninitialized (-Werror in the Release build).
+    report.objects.push_back(ts);
     if (m.agent)
         pc::collect_ice_stats(*m.agent, m.local_candidates, m.srtp ? m.media->target_rate() : std::nullopt, now,
                               report, ts);

@@ -1,0 +1,112 @@
+// The send side's congestion target obeys a REMB cap from the receiver: SFUs (Janus's echotest and videoroom
+// {"bitrate": N}, among others) limit a publisher that way, next to transport-cc feedback.
+#include "pc/media_engine.hpp"
+#include "rtcp/rtcp_compound.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace rtcpp;
+using namespace rtcpp::pc;
+
+namespace {
+
+sdp::LocalTransport transport(const std::string& ufrag, uint8_t fill) {
+    sdp::LocalTransport t;
+    t.ice_ufrag = ufrag;
+    t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
+    t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
+    return t;
+}
+
+/// A MediaEngine that sends VP8 (transport-cc and goog-remb negotiated, as with Janus) on transceiver 0.
+struct Sender {
+    Random random{11};
+    std::deque<SessionEvent> events;
+    std::unique_ptr<MediaEngine> engine;
+    uint32_t ssrc = 0;
+
+    Sender() {
+        sdp::Negotiator offerer(random, transport("offr", 0xAA));
+        sdp::Negotiator answerer(random, transport("answ", 0xBB));
+        sdp::TransceiverInit video;
+        video.kind = sdp::MediaKind::Video;
+        video.direction = sdp::Direction::SendOnly;
+        offerer.add_transceiver(video);
+        auto offer = offerer.create_offer();
+        REQUIRE(offer);
+        auto answer = answerer.answer(*offer);
+        REQUIRE(answer);
+        auto negotiated = offerer.apply_answer(answer->description);
+        REQUIRE(negotiated);
+        engine = std::make_unique<MediaEngine>(random, events, false);
+        engine->configure(Timestamp::zero(), *negotiated, offerer.transceivers(), "remb-test");
+    }
+
+    /// Sends a few VP8 frames and learns our SSRC from the packets.
+    void send_frames(Timestamp from, int n) {
+        for (int i = 0; i < n; ++i) {
+            const Timestamp now = from + TimeDelta::millis(33 * i);
+            std::vector<uint8_t> frame(1000, 0x42);
+            frame[0] = 0x10; // a VP8 keyframe tag
+            REQUIRE(engine->send_frame(now, 0, frame, static_cast<uint32_t>(3000 * i)));
+            engine->handle_timeout(now);
+            while (auto p = engine->poll_packet())
+                if (!p->rtcp && p->bytes.size() >= 12)
+                    ssrc = static_cast<uint32_t>(p->bytes[8]) << 24 | static_cast<uint32_t>(p->bytes[9]) << 16 |
+                           static_cast<uint32_t>(p->bytes[10]) << 8 | p->bytes[11];
+        }
+    }
+
+    std::optional<DataRate> last_target_event() const {
+        std::optional<DataRate> r;
+        for (const auto& e : events)
+            if (auto* t = std::get_if<event::TargetBitrate>(&e)) r = t->target;
+        return r;
+    }
+};
+
+std::vector<uint8_t> remb(uint32_t media_ssrc, DataRate rate) {
+    rtcp::Remb r;
+    r.sender_ssrc = 0x1234;
+    r.bitrate = rate;
+    r.ssrcs = {media_ssrc};
+    const std::vector<rtcp::RtcpPacket> packets{r};
+    return rtcp::build_rtcp_compound(packets);
+}
+
+} // namespace
+
+TEST_CASE("media engine: a REMB from the receiver caps the congestion target") {
+    Sender s;
+    s.send_frames(Timestamp::zero(), 10);
+    REQUIRE(s.ssrc != 0);
+    const auto start = s.engine->target_rate();
+    REQUIRE(start);
+    REQUIRE(*start > DataRate::kbps(150)); // GCC's start rate is well above the cap below
+
+    s.engine->handle_rtcp(Timestamp::millis(400), remb(s.ssrc, DataRate::kbps(100)));
+    s.engine->handle_timeout(Timestamp::millis(400));
+    const auto capped = s.engine->target_rate();
+    REQUIRE(capped);
+    MESSAGE("start " << start->kbps() << " kbps, after REMB 100 kbps: " << capped->kbps() << " kbps");
+    CHECK(*capped <= DataRate::kbps(100));
+    const auto event = s.last_target_event();
+    REQUIRE(event);
+    CHECK(*event <= DataRate::kbps(100)); // the application (its encoder) hears about it
+
+    // The cap stays while more frames go out.
+    s.send_frames(Timestamp::millis(500), 30);
+    CHECK(*s.engine->target_rate() <= DataRate::kbps(100));
+}
+
+TEST_CASE("media engine: a malformed REMB is dropped without touching the target") {
+    Sender s;
+    s.send_frames(Timestamp::zero(), 5);
+    const auto before = s.engine->target_rate();
+    REQUIRE(before);
+    auto bytes = remb(s.ssrc, DataRate::kbps(50));
+    // PSFB fmt 15 whose body is not "REMB": the identifier broken.
+    bytes[12] = 'X';
+    s.engine->handle_rtcp(Timestamp::millis(200), bytes);
+    CHECK(s.engine->target_rate() == before);
+}
