@@ -11,9 +11,12 @@ rtcpp-peer sends a 440 Hz tone (Opus) and a 640x360 30 fps test pattern (VP8), g
 prints what arrives; at exit:
     media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
 Checks: Janus answered audio+video+data (Opus, VP8, SCTP, bundled); the connection came up (Janus reports webrtcup
-and media) and Janus did not hang up before rtcpp-peer ended; rtcpp decoded >= 95 % of the VP8 frames and of the Opus
-frames it sent, without a decode error; the data channel greeting came back as
+and media) and Janus did not hang up before rtcpp-peer ended; 3 s after webrtcup the test asks the echotest for
+{"bitrate": 200000}, which Janus sends to rtcpp as REMB: rtcpp's congestion target (rtcpp-peer --cc-trace) stays at or
+below 200 kbps from then on; rtcpp decoded >= 95 % of the VP8 frames and of the Opus frames it sent, without a
+decode error, and the pictures carry its own test pattern's frame counter; the data channel greeting came back as
 "Janus EchoTest here! You wrote: hello from rtcpp-peer"; Janus was still running at the end and stopped on SIGTERM.
+The namespace needs accept_local on rtcpp0 (set here): see main().
 Usage (inside the namespace):
     netns-setup.sh /usr/bin/python3 janus_echotest.py PATH/TO/rtcpp-peer
 Exits 77 (CTest: skipped) when janus is not installed, 0 when every check passed, 1 otherwise.
@@ -50,6 +53,8 @@ PEER_IFACE, PEER_IP = "rtcpp0", "10.99.0.1"
 GREETING = "hello from rtcpp-peer"  # what rtcpp-peer --connect sends once its channel is open
 ECHO_PREFIX = "Janus EchoTest here! You wrote: "
 SKIP = 77
+CAP_BPS = 200000  # the bitrate cap the test asks Janus for, CAP_AFTER seconds after webrtcup
+CAP_AFTER = 3.0
 SUMMARY = re.compile(r"media: video frames received (\d+) decoded (\d+) errors (\d+); audio frames received (\d+) "
                      r"decoded (\d+) errors (\d+); sent video (\d+) audio (\d+)")
 RTP_LINE = re.compile(r"rtp: (audio|video) mid (\S+) .*?: sent packets (\d+) frames (\d+) .*?received packets (\d+) "
@@ -196,7 +201,8 @@ class JanusApi:
 
     def create(self):
         self.session = self.post("", {"janus": "create"})["data"]["id"]
-        self.handle = self.post("/%d" % self.session, {"janus": "attach", "plugin": "janus.plugin.echotest"})["data"]["id"]
+        attach = {"janus": "attach", "plugin": "janus.plugin.echotest"}
+        self.handle = self.post("/%d" % self.session, attach)["data"]["id"]
         self.poller = threading.Thread(target=self._poll, daemon=True)
         self.poller.start()
 
@@ -247,6 +253,11 @@ class JanusApi:
             raise RuntimeError("no answer from Janus within 15 s; events: %r" % [e for _, e in self.events])
         return m["jsep"]["sdp"]
 
+    def message(self, body):
+        """A request to the echotest without SDP (e.g. {"bitrate": N}); returns the plugin's reply or event data."""
+        reply = self.post("/%d/%d" % (self.session, self.handle), {"janus": "message", "body": body})
+        return reply
+
     def destroy(self):
         self.stop = True
         if self.session is not None:
@@ -254,6 +265,29 @@ class JanusApi:
                 self.post("/%d" % self.session, {"janus": "destroy"}, timeout=3)
             except Exception:
                 pass
+
+
+def check_bitrate_cap(text, seen, started):
+    """Janus's REMB cap reached rtcpp's congestion controller: --cc-trace samples after the cap stay at or below it."""
+    if seen.get("cap_error") or "cap_at" not in seen:
+        check(False, "asked Janus for {\"bitrate\": %d} (%s)" % (CAP_BPS, seen.get("cap_error", "never sent")))
+        return
+    cap_t = seen["cap_at"] - started  # on rtcpp-peer's clock (its trace counts from its start)
+    samples = [(float(t), int(k), int(b)) for t, k, b in
+               re.findall(r"^cc: ([\d.]+) s target (\d+) kbps sent (\d+) bytes", text, re.M)]
+    before = [x for x in samples if x[0] < cap_t]
+    after = [x for x in samples if x[0] > cap_t + 0.6]  # REMB, then GCC's next update, then the next trace line
+
+    def rate(xs):
+        return (xs[-1][2] - xs[0][2]) * 8 / 1000.0 / (xs[-1][0] - xs[0][0]) if len(xs) > 1 else 0.0
+    figure("bitrate cap %d kbps asked %.2f s into the run: rtcpp's target before %s kbps, after %s kbps; RTP payload "
+           "sent %.0f kbps before, %.0f kbps after" % (CAP_BPS // 1000, cap_t, [k for _, k, _ in before],
+                                                       [k for _, k, _ in after], rate(before), rate(after)))
+    check(before and max(k for _, k, _ in before) * 1000 > CAP_BPS,
+          "rtcpp's congestion target was above %d kbps before the cap" % (CAP_BPS // 1000))
+    check(len(after) >= 3 and all(k * 1000 <= CAP_BPS for _, k, _ in after),
+          "Janus's REMB cap holds rtcpp's congestion target at <= %d kbps (%d samples after it)"
+          % (CAP_BPS // 1000, len(after)))
 
 
 def wait_http(url, deadline):
@@ -292,7 +326,8 @@ def run():
             janus = subprocess.Popen(os.environ.get("JANUS_WRAP", "").split() + cmd, stdout=err, stderr=err,
                                      preexec_fn=die_with_parent)
         up = wait_http("http://127.0.0.1:%d/janus/info" % JANUS_PORT, 10)
-        check(up, "Janus answers on http://127.0.0.1:%d/janus (%.0f ms after start)" % (JANUS_PORT, (time.time() - t0) * 1000))
+        check(up, "Janus answers on http://127.0.0.1:%d/janus (%.0f ms after start)"
+              % (JANUS_PORT, (time.time() - t0) * 1000))
         if not up:
             return
         with urllib.request.urlopen("http://127.0.0.1:%d/janus/info" % JANUS_PORT, timeout=3) as r:
@@ -330,10 +365,25 @@ def run():
 
         args = os.environ.get("PEER_WRAP", "").split() + [
             PEER, "--connect", "http://127.0.0.1:%d/offer" % SIGNAL_PORT, "--bind", PEER_IP, "--media", "testsrc",
-            "--duration", str(DURATION), "--timeout", str(DURATION + 30)]
+            "--duration", str(DURATION), "--timeout", str(DURATION + 30), "--cc-trace"]
         if os.environ.get("PEER_VERBOSE"):
             args.append("--verbose")
         started = time.time()
+
+        def cap_bitrate():
+            # Janus's way to cap a publisher: the echotest answers {"bitrate": N} with REMB N towards rtcpp.
+            t, _ = api.wait_event(lambda e: e.get("janus") == "webrtcup", 15)
+            if t is None:
+                return
+            time.sleep(max(0.0, t + CAP_AFTER - time.time()))
+            try:
+                seen["cap_reply"] = api.message({"bitrate": CAP_BPS})
+                seen["cap_at"] = time.time()
+            except Exception as e:
+                seen["cap_error"] = repr(e)
+
+        capper = threading.Thread(target=cap_bitrate, daemon=True)
+        capper.start()
         peer = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 preexec_fn=die_with_parent)
         try:
@@ -388,6 +438,8 @@ def run():
         echoes = re.findall(r"channel message: (.*)", text)
         check(ECHO_PREFIX + GREETING in echoes,
               "data channel: the greeting came back as %r" % (echoes[0] if echoes else None))
+        check_bitrate_cap(text, seen, started)
+
         opened = re.search(r"channel open: setup ([\d.]+) ms", text)
         if opened:
             figure("data channel open %s ms after the offer was created" % opened.group(1))
@@ -396,7 +448,8 @@ def run():
         check(summary, "rtcpp-peer printed its media summary")
         if summary:
             vr, vd, ve, ar, ad, ae, sv, sa = (int(x) for x in summary.groups())
-            rtp = {k: (int(sp), int(sf), int(rp), int(rf), int(lost)) for k, _, sp, sf, rp, rf, lost in RTP_LINE.findall(text)}
+            rtp = {k: (int(sp), int(sf), int(rp), int(rf), int(lost))
+                   for k, _, sp, sf, rp, rf, lost in RTP_LINE.findall(text)}
             for line in re.findall(r"^(rtp: .*|cc: .*)$", text, re.M):
                 figure("rtcpp-peer " + line)
             for kind, (sp, sf, rp, rf, lost) in sorted(rtp.items()):
@@ -410,8 +463,15 @@ def run():
             # only frames that may be missing are those still in flight when rtcpp-peer stops counting (a round trip
             # of about a millisecond) or sent before Janus's SRTP context was up (rtcpp sends only once DTLS is
             # done). 5 % of 8 s is 400 ms of slack for a loaded machine; every run here echoed 100 %.
-            check(sv > 0 and vd >= 0.95 * sv, "rtcpp decoded %d echoed VP8 frames >= 95 %% of the %d it sent" % (vd, sv))
+            check(sv > 0 and vd >= 0.95 * sv,
+                  "rtcpp decoded %d echoed VP8 frames >= 95 %% of the %d it sent" % (vd, sv))
             check(ve == 0, "no VP8 decode errors (%d)" % ve)
+            # The pictures that came back are rtcpp's own test pattern, its frame counter readable and increasing.
+            pat = re.search(r"media: video \S+ test pattern frames (\d+) of (\d+) decoded, last counter (\d+)", text)
+            pf, last = (int(pat.group(1)), int(pat.group(3))) if pat else (0, -1)
+            check(pat and pf >= 0.95 * vd and last >= 0.95 * sv - 1,
+                  "the echoed pictures are rtcpp's test pattern: %d of %d decoded read back, last counter %d of %d sent"
+                  % (pf, vd, last, sv))
             check(sa > 0 and ad >= 0.95 * sa and ae == 0,
                   "rtcpp decoded %d echoed Opus frames >= 95 %% of the %d it sent, %d errors" % (ad, sa, ae))
         if not all(results):
@@ -445,7 +505,8 @@ def main():
         print("usage: netns-setup.sh /usr/bin/python3 janus_echotest.py PATH/TO/rtcpp-peer")
         return 2
     if not in_namespace_with_veth():
-        print("needs the veth pair %s (%s) / %s made by netns-setup.sh: run inside it" % (JANUS_IFACE, JANUS_IP, PEER_IP))
+        print("needs the veth pair %s (%s) / %s (%s) made by netns-setup.sh: run inside it"
+              % (JANUS_IFACE, JANUS_IP, PEER_IFACE, PEER_IP))
         return 2
     # Janus's libnice pins its sockets to rtcpp1 (IP_UNICAST_IF), so its packets to 10.99.0.1 really cross the veth
     # and arrive on rtcpp0 from an address that is local too, which the kernel drops as martian unless accept_local
