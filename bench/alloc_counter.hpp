@@ -10,6 +10,8 @@ namespace rtcpp::bench {
 uint64_t allocation_count();
 /// malloc/calloc/realloc calls since the program started, every library's (operator new's among them).
 uint64_t malloc_count();
+/// Prints the call stack of every operator new to stderr while on, if RTCPP_BENCH_ALLOC_TRACE=1.
+void trace_allocations(bool on);
 /// False where malloc cannot be interposed (sanitizer builds, non-glibc): malloc_count() then stays 0.
 bool malloc_counted();
 

@@ -4,6 +4,9 @@
 // allocations show: Debian's libsrtp2 does its AES through NSS, which allocates on every packet.
 #include "alloc_counter.hpp"
 
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -12,9 +15,24 @@ namespace {
 
 std::atomic<uint64_t> g_allocations{0};
 std::atomic<uint64_t> g_mallocs{0};
+std::atomic<bool> g_trace{false};
+thread_local bool t_in_trace = false;
+
+// With tracing on (RTCPP_BENCH_ALLOC_TRACE=1 and a benchmark's measured section), each allocation's call stack
+// goes to stderr as binary(+offset) lines; `addr2line -f -C -e rtcpp-bench` names them.
+void trace() {
+    if (!g_trace.load(std::memory_order_relaxed) || t_in_trace) return;
+    t_in_trace = true;
+    void* frames[10];
+    const int n = backtrace(frames, 10);
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    (void)!write(STDERR_FILENO, "--\n", 3);
+    t_in_trace = false;
+}
 
 void* allocate(std::size_t size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
+    trace();
     if (size == 0) size = 1;
     return std::malloc(size);
 }
@@ -32,6 +50,16 @@ void* allocate_aligned(std::size_t size, std::align_val_t align) {
 namespace rtcpp::bench {
 uint64_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
 uint64_t malloc_count() { return g_mallocs.load(std::memory_order_relaxed); }
+void trace_allocations(bool on) {
+    static const bool wanted = [] {
+        const char* e = std::getenv("RTCPP_BENCH_ALLOC_TRACE");
+        if (e == nullptr || *e != '1') return false;
+        void* warm[1];
+        (void)backtrace(warm, 1); // loads libgcc's unwinder now, not inside operator new
+        return true;
+    }();
+    g_trace.store(on && wanted, std::memory_order_relaxed);
+}
 } // namespace rtcpp::bench
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

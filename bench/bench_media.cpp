@@ -69,12 +69,15 @@ struct Meter {
     uint64_t mallocs = 0;     // malloc/calloc/realloc from anywhere, operator new's included
     double start_s = 0;
     uint64_t start_a = 0, start_m = 0;
+    bool traced = false; // RTCPP_BENCH_ALLOC_TRACE=1: stacks of this meter's allocations to stderr
     void begin() {
+        bench::trace_allocations(traced);
         start_a = bench::allocation_count();
         start_m = bench::malloc_count();
         start_s = cpu_seconds();
     }
     void end(uint64_t n) {
+        bench::trace_allocations(false);
         seconds += cpu_seconds() - start_s;
         allocations += bench::allocation_count() - start_a;
         mallocs += bench::malloc_count() - start_m;
@@ -292,6 +295,7 @@ int run_media_receive(bench::Reporter& r, const std::vector<std::string>& args) 
         fill_batch(pair, source, sender, batch, rtcp_back, clock);
         const bool counted = warmup-- <= 0;
         Meter e, w, l;
+        e.traced = counted;
         // The Session's on_srtp: copy into its buffer, unprotect in place, hand the plaintext to the media engine.
         uint64_t f = 0, fb = 0;
         e.begin();
@@ -373,6 +377,7 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
         const Timestamp now = source.capture_time();
         const bool counted = warmup-- <= 0;
         Meter e;
+        e.traced = counted;
         size_t n = 0;
         e.begin();
         if (now >= pair.tx->poll_timeout()) pair.tx->handle_timeout(now);
@@ -380,18 +385,19 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
         // The Session's pump_media: make room for the tag, protect in place, send.
         while (auto p = pair.tx->poll_packet()) {
             const size_t length = p->bytes.size();
+            if (!p->rtcp && n < plain.size()) {
+                // The plaintext, kept (outside the count) for the raw libsrtp run below.
+                const uint64_t a = bench::allocation_count(), m = bench::malloc_count();
+                plain[n].assign(p->bytes.begin(), p->bytes.end());
+                e.exclude(bench::allocation_count() - a, bench::malloc_count() - m);
+                ++n;
+            }
             p->bytes.resize(length + dtls::kSrtpMaxTrailer);
             const auto res = p->rtcp ? sender.protect_rtcp(p->bytes, length) : sender.protect_rtp(p->bytes, length);
             if (!res.ok()) std::abort();
             p->bytes.resize(res.size);
             bytes += res.size;
-            if (!p->rtcp && n < plain.size()) {
-                // Kept (outside the count) for the raw libsrtp run below.
-                const uint64_t a = bench::allocation_count(), m = bench::malloc_count();
-                plain[n].assign(p->bytes.begin(), p->bytes.begin() + static_cast<std::ptrdiff_t>(length));
-                e.exclude(bench::allocation_count() - a, bench::malloc_count() - m);
-                ++n;
-            }
+            pair.tx->recycle(std::move(p->bytes)); // after the send, as pump_media does
         }
         e.end(n);
         // The same packets through raw libsrtp: copy in, protect.
@@ -508,6 +514,7 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
             // Through the Session's SFU API: the raw RtpPacket event (the ingress engine also assembles frames, as
             // a Session does), send_rtp on each receiver's engine, then pump_media's protect.
             Meter e;
+            e.traced = counted;
             uint64_t unused_frames = 0, unused_bytes = 0;
             e.begin();
             for (size_t i = 0; i < batch.count; ++i) {
@@ -536,6 +543,7 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
                                 if (!res.ok()) std::abort();
                                 p->bytes.resize(res.size);
                                 down[k].sent_bytes += res.size;
+                                tx.recycle(std::move(p->bytes));
                             }
                         }
                     } else if (auto* f = std::get_if<event::MediaFrame>(&events.front())) {

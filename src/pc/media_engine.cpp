@@ -1,5 +1,6 @@
 #include "pc/media_engine.hpp"
 
+#include "dtls/srtp_session.hpp"
 #include "rtcp/rtcp_compound.hpp"
 #include "rtp/av1_payload.hpp"
 #include "rtp/h264_payload.hpp"
@@ -219,6 +220,24 @@ std::optional<MediaEngine::SendInfo> MediaEngine::send_info(size_t transceiver) 
     return SendInfo{c.name, c.pt, c.clock_rate};
 }
 
+std::vector<uint8_t> MediaEngine::build_packet(const rtp::RtpHeader& h, ByteView payload) {
+    std::vector<uint8_t> bytes;
+    if (!spare_buffers_.empty()) {
+        bytes = std::move(spare_buffers_.back());
+        spare_buffers_.pop_back();
+        bytes.clear();
+    }
+    // Room for the SRTP tag the Session appends in place: no reallocation there either.
+    bytes.reserve(h.size() + payload.size() + dtls::kSrtpMaxTrailer);
+    ByteWriter w(bytes);
+    rtp::write_rtp_packet(w, h, payload);
+    return bytes;
+}
+
+void MediaEngine::recycle(std::vector<uint8_t>&& buffer) {
+    if (spare_buffers_.size() < kMaxSpareBuffers && buffer.capacity() > 0) spare_buffers_.push_back(std::move(buffer));
+}
+
 void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                                   uint32_t rtp_timestamp) {
     Sender& s = *t.sender;
@@ -249,9 +268,10 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
         const bool key = !show_existing && ((b >> shift) & 1) == 0;
         static_cast<rtp::Vp9Packetizer&>(*s.packetizer).descriptor().inter_picture_predicted = !key;
     }
-    auto payloads = s.packetizer->packetize(frame, kMaxPayload);
-    if (!payloads) return payloads.error();
-    for (auto& p : *payloads) {
+    auto count = s.packetizer->packetize_into(frame, kMaxPayload, payloads_);
+    if (!count) return count.error();
+    for (size_t i = 0; i < *count; ++i) {
+        const rtp::RtpPayload& p = payloads_[i];
         rtp::RtpHeader h;
         h.marker = p.marker;
         h.payload_type = s.codec.pt;
@@ -265,7 +285,7 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
             h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
             ++transport_seq_;
         }
-        auto bytes = rtp::build_rtp_packet(h, p.data);
+        auto bytes = build_packet(h, p.data);
         if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
@@ -282,7 +302,7 @@ Result<void> MediaEngine::send_rtp(Timestamp now, size_t transceiver, ByteView p
     rtp::RtpHeader h = rtp::RtpHeader::from_view(*view);
     h.ssrc = t.sender->ssrc;
     h.sequence_number = t.sender->sequence++;
-    auto bytes = rtp::build_rtp_packet(h, view->payload());
+    auto bytes = build_packet(h, view->payload());
     send_rtp_packet(now, t, std::move(bytes), view->payload().size(), h.timestamp);
     return {};
 }

@@ -60,6 +60,8 @@ public:
     void handle_rtcp(Timestamp now, ByteView packet);
     void handle_timeout(Timestamp now);
     std::optional<OutgoingPacket> poll_packet();
+    /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation).
+    void recycle(std::vector<uint8_t>&& buffer);
     Timestamp poll_timeout() const;
 
     /// Send-side facts once negotiated (for TransceiverInfo).
@@ -149,6 +151,8 @@ private:
     void send_keyframe_request(Receiver& r);
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                          uint32_t rtp_timestamp);
+    /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
+    std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
     void send_report(Timestamp now);
     void schedule_report(Timestamp now);
     const Codec* codec_for(const Transceiver& t, uint8_t pt) const;
@@ -165,6 +169,11 @@ private:
     std::vector<Transceiver> transceivers_; // by negotiator index
     std::map<uint32_t, std::unique_ptr<Receiver>> receivers_;
     std::deque<OutgoingPacket> out_;
+    // Send-path buffers reused from packet to packet: the packetizer's payloads, and sent packets given back
+    // through recycle() (bounded: a 40 kB keyframe is ~37 packets).
+    std::vector<rtp::RtpPayload> payloads_;
+    std::vector<std::vector<uint8_t>> spare_buffers_;
+    static constexpr size_t kMaxSpareBuffers = 64;
     std::string cname_;
     Timestamp next_report_ = Timestamp::plus_infinity();
     uint32_t fallback_ssrc_ = 0;

@@ -938,6 +938,7 @@ struct Session::Impl {
             }
             p->bytes.resize(r.size);
             if (!agent->send(p->bytes)) ++stats.media_dropped;
+            media->recycle(std::move(p->bytes));
         }
         return did;
     }

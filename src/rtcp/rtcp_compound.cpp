@@ -89,6 +89,9 @@ void write_rtcp_packet(ByteWriter& w, const RtcpPacket& packet) {
 
 std::vector<uint8_t> build_rtcp_compound(std::span<const RtcpPacket> packets) {
     std::vector<uint8_t> out;
+    // A typical compound (reports, SDES, a NACK or a transport-cc feedback) fits one datagram: one allocation,
+    // not the doubling steps of growing from nothing.
+    out.reserve(1200);
     ByteWriter w(out);
     for (const auto& p : packets) write_rtcp_packet(w, p);
     return out;

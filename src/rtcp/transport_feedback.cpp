@@ -77,6 +77,7 @@ std::optional<TransportFeedback> TransportFeedback::create(uint32_t sender_ssrc,
 
 std::vector<int32_t> TransportFeedback::deltas() const {
     std::vector<int32_t> out;
+    out.reserve(packets.size());
     const int64_t base_us = int64_t{reference_time} * kReferenceTickUs;
     int64_t prev = 0;
     for (const auto& p : packets) {

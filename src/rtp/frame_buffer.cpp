@@ -406,7 +406,8 @@ std::optional<ReleasedFrame> FrameBuffer::poll_frame() {
     auto it = frames_.find(id);
     Frame f = std::move(it->second);
     const size_t skipped = static_cast<size_t>(std::distance(frames_.begin(), it));
-    for (auto i = frames_.begin(); i != std::next(it);) drop_frame(i++);
+    const auto stop = std::next(it); // before `it` is extracted
+    for (auto i = frames_.begin(); i != stop;) drop_frame(i++);
     stats_.frames_dropped += skipped;
     const bool gap = released_seq_ && f.first_seq - 1 > *released_seq_;
     if (f.out.frame.keyframe && (skipped > 0 || gap)) {

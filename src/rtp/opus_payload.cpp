@@ -3,15 +3,22 @@
 namespace rtcpp::rtp {
 
 Result<std::vector<RtpPayload>> OpusPacketizer::packetize(ByteView frame, size_t max_payload_size) {
+    std::vector<RtpPayload> out;
+    auto n = packetize_into(frame, max_payload_size, out);
+    if (!n) return n.error();
+    return out;
+}
+
+Result<size_t> OpusPacketizer::packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out) {
     if (frame.empty()) return make_error(ErrorCategory::DataError, "rtp", "empty Opus frame");
     if (frame.size() > max_payload_size) {
         return make_error(ErrorCategory::RangeError, "rtp", "Opus frame larger than the payload size");
     }
-    std::vector<RtpPayload> out(1);
+    if (out.empty()) out.resize(1);
     out[0].data.assign(frame.begin(), frame.end());
     // For audio the marker means "first packet of a talkspurt" (RFC 3551 §4.1): the sender decides, not us.
     out[0].marker = false;
-    return out;
+    return size_t{1};
 }
 
 bool OpusDepacketizer::depacketize(ByteView payload, bool, std::vector<uint8_t>& frame, PayloadInfo& info) {

@@ -9,6 +9,7 @@ class OpusPacketizer final : public Packetizer {
 public:
     /// One payload holding the frame; an error if it does not fit (Opus frames are at most 1275 bytes per frame).
     Result<std::vector<RtpPayload>> packetize(ByteView frame, size_t max_payload_size) override;
+    Result<size_t> packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out) override;
 };
 
 class OpusDepacketizer final : public Depacketizer {

@@ -97,6 +97,15 @@ std::optional<EncodedFrame> Depacketizer::poll_frame() {
     return f;
 }
 
+Result<size_t> Packetizer::packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out) {
+    auto payloads = packetize(frame, max_payload_size);
+    if (!payloads) return payloads.error();
+    const size_t n = payloads->size();
+    if (out.size() < n) out.resize(n);
+    for (size_t i = 0; i < n; ++i) out[i] = std::move((*payloads)[i]);
+    return n;
+}
+
 std::vector<size_t> balanced_split(size_t size, size_t max) {
     std::vector<size_t> parts;
     if (max == 0) return parts;

@@ -27,6 +27,10 @@ public:
     virtual ~Packetizer() = default;
     /// The payloads for one frame, in order; the last has marker set.
     virtual Result<std::vector<RtpPayload>> packetize(ByteView frame, size_t max_payload_size) = 0;
+    /// The same payloads written into out[0, n) for the returned n, reusing the elements' buffers: once `out` has
+    /// grown to a frame's packet count, packetizing allocates nothing. Elements past n are left as they were.
+    /// The default calls packetize(); VP8 and Opus write in place.
+    virtual Result<size_t> packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out);
 };
 
 struct EncodedFrame {

@@ -79,28 +79,42 @@ bool vp8_is_keyframe(ByteView payload) {
 }
 
 Result<std::vector<RtpPayload>> Vp8Packetizer::packetize(ByteView frame, size_t max_payload_size) {
+    std::vector<RtpPayload> out;
+    auto n = packetize_into(frame, max_payload_size, out);
+    if (!n) return n.error();
+    out.resize(*n);
+    return out;
+}
+
+Result<size_t> Vp8Packetizer::packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out) {
     if (frame.empty()) return make_error(ErrorCategory::DataError, "rtp", "empty VP8 frame");
     Vp8PayloadDescriptor d = template_;
     d.partition_id = 0;
     const size_t header = d.size();
     if (max_payload_size <= header) return make_error(ErrorCategory::RangeError, "rtp", "payload size too small for VP8");
-    std::vector<RtpPayload> out;
+    // balanced_split's sizes, computed in place: equal parts, the first `extra` one byte larger.
+    const size_t max_part = max_payload_size - header;
+    const size_t count = (frame.size() + max_part - 1) / max_part;
+    const size_t base = frame.size() / count;
+    const size_t extra = frame.size() % count;
+    if (out.size() < count) out.resize(count);
     size_t offset = 0;
-    for (size_t part : balanced_split(frame.size(), max_payload_size - header)) {
-        RtpPayload p;
+    for (size_t i = 0; i < count; ++i) {
+        const size_t part = base + (i < extra ? 1 : 0);
+        RtpPayload& p = out[i];
+        p.data.clear();
         p.data.reserve(header + part);
+        p.marker = i + 1 == count;
         ByteWriter w(p.data);
         d.start_of_partition = offset == 0;
         d.write(w);
         w.write_bytes(frame.subspan(offset, part));
         offset += part;
-        out.push_back(std::move(p));
     }
-    out.back().marker = true;
     if (template_.picture_id) {
         template_.picture_id = static_cast<uint16_t>((*template_.picture_id + 1) & (template_.picture_id_15bit ? 0x7FFF : 0x7F));
     }
-    return out;
+    return count;
 }
 
 bool Vp8Depacketizer::depacketize(ByteView payload, bool first, std::vector<uint8_t>& frame, PayloadInfo& info) {

@@ -36,6 +36,7 @@ public:
     /// tl0_pic_idx, temporal_id etc. as the encoder's layering requires. S and PID are set by the packetizer.
     explicit Vp8Packetizer(Vp8PayloadDescriptor descriptor = {}) : template_(descriptor) {}
     Result<std::vector<RtpPayload>> packetize(ByteView frame, size_t max_payload_size) override;
+    Result<size_t> packetize_into(ByteView frame, size_t max_payload_size, std::vector<RtpPayload>& out) override;
     Vp8PayloadDescriptor& descriptor() { return template_; }
 
 private:
