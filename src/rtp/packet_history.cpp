@@ -20,6 +20,9 @@ bool PacketHistory::put(Timestamp now, ByteView rtp_packet) {
     Stored& s = slots_[view->sequence_number() & (slots_.size() - 1)];
     if (!s.used) ++count_;
     s.used = true;
+    // Packet sizes vary by a few bytes from frame to frame: a slot grown in 256-byte steps stops reallocating
+    // after its first packets, where an exact fit would reallocate whenever a slightly larger one comes.
+    if (s.bytes.capacity() < rtp_packet.size()) s.bytes.reserve((rtp_packet.size() + 255) / 256 * 256);
     s.bytes.assign(rtp_packet.begin(), rtp_packet.end());
     s.sent = now;
     s.last_retransmitted.reset();
