@@ -26,9 +26,9 @@
 // in about 550 kbps whatever the target: below a 1 Mbps path that leaves Chromium application-limited and its
 // estimate at whatever its first probes saw (1.2 Mbps in a run with the camera). NOISE_BAND=0: the fake camera.
 // Environment: SHAPED_RATE_KBPS (1000), DURATION (30), YARDSTICK_DURATION (20), LAST (5), NOISE_BAND (rows, 120),
-// PEER_VERBOSE, PEER_LOG (rtcpp-peer output file).
+// PEER_VERBOSE, PEER_LOG (rtcpp-peer output file), PEER_GDB=1 (rtcpp-peer under gdb: stacks if it crashes).
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,6 +79,7 @@ const pct = (x) => (Number.isFinite(x) ? `${(100 * x / RATE).toFixed(0)} %` : 'n
 
 // Browser side: one RTCPeerConnection per page, its stats sampled every 500 ms.
 const pageLib = `
+const KEEP_RESOLUTION = ${process.env.MAINTAIN_RESOLUTION === '1'};
 const BAND = ${Number(process.env.NOISE_BAND ?? 120)};
 window.sh = {
   samples: [],
@@ -114,6 +115,16 @@ window.sh = {
     }, 1000 / 30);
     stream.addTrack(canvas.captureStream(30).getVideoTracks()[0]);
     return stream;
+  },
+  // MAINTAIN_RESOLUTION=1: Chromium lowers the frame rate rather than the resolution.
+  async keepResolution(pc) {
+    if (!KEEP_RESOLUTION) return;
+    for (const s of pc.getSenders()) {
+      if (!s.track || s.track.kind !== 'video') continue;
+      const p = s.getParameters();
+      p.degradationPreference = 'maintain-resolution';
+      await s.setParameters(p).catch(() => {});
+    }
   },
   attach(track) {
     const el = document.createElement(track.kind);
@@ -189,7 +200,7 @@ function browserFigures(samples, from, to) {
     videoTarget: median(w.map((s) => (s.out.video ? s.out.video.targetBitrate / 1000 : NaN))),
     pairSentKbps: rateOver(samples, (s) => s.pairSent, from, to),
     pairReceivedKbps: rateOver(samples, (s) => s.pairReceived, from, to),
-    limitation: w.length && w[w.length - 1].out.video ? w[w.length - 1].out.video.limitation : 'n/a',
+    limitation: w.length && w[w.length - 1].out.video ? `${w[w.length - 1].out.video.limitation} at ${w[w.length - 1].out.video.width}x${w[w.length - 1].out.video.height}` : 'n/a',
   };
 }
 // Chromium's availableOutgoingBitrate over time (every 2 s), for the log.
@@ -207,7 +218,10 @@ function aobSeries(samples, t0) {
 
 function startPeer(args) {
   if (process.env.PEER_VERBOSE) args = [...args, '--verbose'];
-  const p = spawn(peerBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // PEER_GDB=1: under gdb, which prints every thread's stack if it crashes.
+  const p = process.env.PEER_GDB
+    ? spawn('/usr/bin/gdb', ['-q', '-batch', '-ex', 'run', '-ex', 'thread apply all bt 25', '--args', peerBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(peerBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
   p.stderr.on('data', (d) => { out += d; });
@@ -215,6 +229,12 @@ function startPeer(args) {
   p.exitCode_ = null;
   p.exited = new Promise((r) => p.on('exit', (code, sig) => { p.exitCode_ = code === null ? sig : code; p.exitAt = Date.now(); r(code); }));
   return p;
+}
+// rtcpp-peer that outlived --duration: its threads' stacks (if gdb is installed), to see where it hangs.
+function dumpStacks(p) {
+  if (!fs.existsSync('/usr/bin/gdb')) return;
+  const r = spawnSync('/usr/bin/gdb', ['-p', String(p.pid), '-batch', '-ex', 'thread apply all bt 30'], { encoding: 'utf8', timeout: 20000 });
+  console.log(`rtcpp-peer (pid ${p.pid}) still running; stacks:\n${(r.stdout || '').split('\n').filter((l) => /^Thread|^#/.test(l)).join('\n').slice(0, 12000)}`);
 }
 async function stopPeer(p) {
   if (!p || p.exitCode_ !== null) return;
@@ -279,13 +299,15 @@ async function rtcppPhase(contextB) {
     const state = await page.evaluate(async (answer) => {
       await window.pc.setRemoteDescription({ type: 'answer', sdp: answer });
       const s = await window.sh.waitConnected(window.pc, 10000);
+      await window.sh.keepResolution(window.pc);
       window.sh.start(window.pc);
       return s;
     }, res.body);
     const connectedAt = Date.now();
     check(state === 'connected', `Chromium B connected to rtcpp (${state})`);
-    await Promise.race([peer.exited, sleep((DURATION + 20) * 1000)]);
+    await Promise.race([peer.exited, sleep((DURATION + 8) * 1000)]);
     check(peer.exitCode_ === 0, `rtcpp-peer exited by itself after --duration ${DURATION} (status ${peer.exitCode_})`);
+    if (peer.exitCode_ === null) dumpStacks(peer);
     const samples = await page.evaluate(() => window.sh.finish(window.pc));
     const out = peer.output();
     if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG, out);
@@ -364,6 +386,7 @@ async function chromiumPhase(contextA, contextB) {
     await pageA.evaluate(async (answer) => { await window.pc.setRemoteDescription({ type: 'answer', sdp: answer }); }, answer);
     const states = await Promise.all([pageA, pageB].map((p) => p.evaluate(async () => {
       const s = await window.sh.waitConnected(window.pc, 10000);
+      await window.sh.keepResolution(window.pc);
       window.sh.start(window.pc);
       return s;
     })));
