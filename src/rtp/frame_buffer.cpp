@@ -235,6 +235,11 @@ void FrameBuffer::try_assemble(int64_t s) {
     }
     ++stats_.frames_complete;
     f.out.frame = std::move(*encoded);
+    if (!assembled_any_) {
+        assembled_any_ = true;
+        // What this delta frame builds on was lost before the first packet we saw: no NACK can bring it back.
+        if (!f.out.frame.keyframe) request_keyframe();
+    }
     if (picture_id) {
         f.out.id = unwrap_picture_id(*picture_id, pid15);
         if (!f.out.frame.keyframe) {

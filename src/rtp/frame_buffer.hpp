@@ -18,7 +18,8 @@
 // Getting stuck. When frames wait but none is decodable for longer than max(min_stall, stall_rtts * RTT) past the
 // render time of the oldest waiting one, the buffer asks for a keyframe (rate limited) and, as soon as a complete
 // keyframe is in, drops everything before it. Packets and frames are both bounded; overflow drops the oldest and
-// asks for a keyframe.
+// asks for a keyframe. A stream whose first whole frame is a delta frame (its start lost before there was anything
+// to NACK against, or joined midway) asks for a keyframe at once, as libwebrtc does, rather than after a stall.
 #pragma once
 
 #include "rtp/jitter_estimator.hpp"
@@ -159,6 +160,7 @@ private:
     // Stall handling.
     std::optional<Timestamp> last_keyframe_request_;
     bool keyframe_request_ = false;
+    bool assembled_any_ = false;  ///< a whole frame was assembled (the first one decides on an early keyframe request)
     std::optional<uint16_t> skipped_to_;
     FrameBufferStats stats_;
 };

@@ -369,3 +369,42 @@ TEST_CASE("FrameBuffer: a keyframe waits a few RTTs for earlier frames that are 
     CHECK(fb.stats().drops_to_keyframe == 0);
     CHECK_FALSE(fb.poll_skipped_to());
 }
+
+TEST_CASE("FrameBuffer asks for a keyframe at once when the stream's first whole frame is a delta frame") {
+    // The keyframe's first packet is lost before anything else arrived: the NACK generator never saw a gap, so no
+    // retransmission will come. Waiting for the stall deadline (a second here) would lose every frame until then.
+    FrameBuffer fb(vp8_config());
+    Vp8Source src;
+    std::vector<SentFrame> sent;
+    sent.push_back(src.next(true, 900));
+    for (int i = 1; i < 6; ++i) sent.push_back(src.next(false, 500));
+    REQUIRE(sent[0].packets.size() >= 2);
+    for (size_t k = 1; k < sent[0].packets.size(); ++k) feed(fb, at_ms(0), sent[0].packets[k]);
+    CHECK(drain(fb, at_ms(1)).empty());
+    CHECK_FALSE(fb.poll_keyframe_request());
+    for (const auto& p : sent[1].packets) feed(fb, at_ms(33), p);
+    CHECK(fb.poll_keyframe_request());
+    CHECK(fb.stats().keyframe_requests == 1);
+    // Once, not for every further delta frame.
+    for (int i = 2; i < 6; ++i) {
+        for (const auto& p : sent[i].packets) feed(fb, at_ms(33 * i), p);
+        CHECK(drain(fb, at_ms(33 * i)).empty());
+        CHECK_FALSE(fb.poll_keyframe_request());
+    }
+    // The keyframe answering the request is released; the frames before it are dropped.
+    SentFrame key = src.next(true, 900);
+    for (const auto& p : key.packets) feed(fb, at_ms(230), p);
+    const auto got = drain(fb, at_ms(1500));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].frame.keyframe);
+    CHECK(got[0].frame.data == key.data);
+
+    // A stream that starts with its keyframe asks for nothing.
+    FrameBuffer whole(vp8_config());
+    Vp8Source src2;
+    for (int i = 0; i < 6; ++i)
+        for (const auto& p : src2.next(i == 0, 900).packets) feed(whole, at_ms(33 * i), p);
+    CHECK(drain(whole, at_ms(1500)).size() == 6);
+    CHECK_FALSE(whole.poll_keyframe_request());
+    CHECK(whole.stats().keyframe_requests == 0);
+}
