@@ -1,0 +1,349 @@
+// rtcpp <-> headless Chromium video through a lossy path (issue 7, Interop): NACK and retransmission both ways.
+// Run inside a private network namespace (it loads nftables rules there):
+//   netns-setup.sh node chromium_lossy.mjs PATH/TO/rtcpp-peer [chromium-sends] [rtcpp-sends]
+// The kernel has no netem: every SRTP and SRTCP datagram delivered in the namespace is dropped with probability
+// LOSS % (nftables `numgen random`, input hook, so senders see no send error). STUN, DTLS and the HTTP signalling
+// are left alone: only media and its feedback are lossy, in both directions.
+// Cases:
+//  - chromium-sends: Chromium's default offer (fake camera, VP8 in RED, rtx) to `rtcpp-peer --listen --media recv`.
+//    rtcpp's NACKs reach Chromium (outbound-rtp nackCount > 0), Chromium retransmits (retransmittedPacketsSent > 0)
+//    and rtcpp decodes >= 90 % of Chromium's framesSent with no decode error.
+//  - rtcpp-sends: a recvonly offer from Chromium to `rtcpp-peer --listen --media testsrc` (VP8 test pattern).
+//    Chromium NACKs (inbound-rtp nackCount > 0), rtcpp answers them (its retransmitted count > 0) and Chromium decodes
+//    >= 90 % of the frames rtcpp sent.
+// Environment: LOSS (percent, 5), DURATION (rtcpp-peer --duration, seconds, 10), PEER_VERBOSE, PEER_LOG=prefix.
+import { chromium } from 'playwright-core';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const peerBin = process.argv[2];
+if (!peerBin || !fs.existsSync(peerBin)) {
+  console.error('usage: node chromium_lossy.mjs PATH/TO/rtcpp-peer [case...]');
+  process.exit(2);
+}
+const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromiumBin)) {
+  console.error(`Chromium not found at ${chromiumBin} (Debian package "chromium"; scripts/install-deps.sh interop)`);
+  process.exit(2);
+}
+const LOSS = Number(process.env.LOSS ?? 5);
+const DURATION = Number(process.env.DURATION || 10);
+
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required'];
+
+let failures = 0;
+let passes = 0;
+function check(cond, what) {
+  if (cond) {
+    passes++;
+    console.log(`ok: ${what}`);
+  } else {
+    failures++;
+    console.error(`FAIL: ${what}`);
+  }
+}
+const figure = (line) => console.log(`  ${line}`);
+const pct = (a, b) => (100 * a / Math.max(b, 1)).toFixed(1);
+
+// --- the lossy path -------------------------------------------------------------------------------------------------
+// RTP and RTCP both start with version 2 (top bits 10); RTCP's packet type (second byte) is 192-223 (RFC 5761), so
+// its low seven bits are 64-95, which no RTP payload type here uses. STUN (0-3), DTLS (20-63) and TCP pass untouched.
+function lossRules(percent) {
+  return `table inet rtcpp_media_loss {
+  counter rtp_seen {}
+  counter rtp_dropped {}
+  counter rtcp_seen {}
+  counter rtcp_dropped {}
+  chain in {
+    type filter hook input priority 0; policy accept;
+    meta l4proto udp @th,64,2 2 goto srtp
+  }
+  chain srtp {
+    @th,73,7 64-95 goto srtcp
+    counter name rtp_seen
+    numgen random mod 100 < ${percent} counter name rtp_dropped drop
+  }
+  chain srtcp {
+    counter name rtcp_seen
+    numgen random mod 100 < ${percent} counter name rtcp_dropped drop
+  }
+}
+`;
+}
+function nft(args, input) {
+  const r = spawnSync('nft', args, { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+// Fresh rules (and counters) for each case.
+function setLoss(percent) {
+  spawnSync('nft', ['delete', 'table', 'inet', 'rtcpp_media_loss']);
+  nft(['-f', '-'], lossRules(percent));
+}
+function lossCounters() {
+  const out = {};
+  for (const e of JSON.parse(nft(['-j', 'list', 'counters', 'table', 'inet', 'rtcpp_media_loss'])).nftables)
+    if (e.counter) out[e.counter.name] = e.counter.packets;
+  return out;
+}
+
+// --- rtcpp-peer -----------------------------------------------------------------------------------------------------
+const summaryRe = /media: video frames received (\d+) decoded (\d+) errors (\d+); audio frames received (\d+) decoded (\d+) errors (\d+); sent video (\d+) audio (\d+)/;
+function parseSummary(text) {
+  const m = summaryRe.exec(text);
+  if (!m) return null;
+  const n = m.slice(1).map(Number);
+  return { video: { received: n[0], decoded: n[1], errors: n[2] }, sent: { video: n[6] } };
+}
+// `rtp: video mid 1 VP8: sent packets N frames N (nacks in N, retransmitted N, keyframe requests in N); received
+// packets N frames N lost N (nacks out N, keyframe requests out N)`, summed over video transceivers.
+function parseRtp(text) {
+  const re = /rtp: video [^:]*: sent packets (\d+) frames (\d+) \(nacks in (\d+), retransmitted (\d+), keyframe requests in (\d+)\); received packets (\d+) frames (\d+) lost (\d+) \(nacks out (\d+), keyframe requests out (\d+)\)/g;
+  const keys = ['sentPackets', 'sentFrames', 'nacksIn', 'retransmitted', 'keyframeRequestsIn', 'receivedPackets',
+    'receivedFrames', 'lost', 'nacksOut', 'keyframeRequestsOut'];
+  let found = null;
+  for (let m; (m = re.exec(text));) {
+    found ??= Object.fromEntries(keys.map((k) => [k, 0]));
+    keys.forEach((k, i) => { found[k] += Number(m[i + 1]); });
+  }
+  return found;
+}
+
+function startPeer(args) {
+  if (process.env.PEER_VERBOSE) args = [...args, '--verbose'];
+  const p = spawn(peerBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.summaryAt = null;
+  const onData = (d) => {
+    out += d;
+    if (p.summaryAt === null && summaryRe.test(out)) p.summaryAt = Date.now();
+  };
+  p.stdout.on('data', onData);
+  p.stderr.on('data', onData);
+  p.output = () => out;
+  p.exitCode_ = null;
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => { p.exitCode_ = code === null ? sig : code; p.exitAt = Date.now(); r(code); }));
+  return p;
+}
+async function stopPeer(p) {
+  if (p.exitCode_ !== null) return;
+  p.kill('SIGTERM');
+  if (await Promise.race([p.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))])) return;
+  p.kill('SIGKILL');
+  await p.exited;
+}
+const within = (promise, ms) => Promise.race([promise.then(() => true), new Promise((r) => setTimeout(() => r(false), ms))]);
+async function waitHttp(port, deadlineMs = 5000) {
+  for (const end = Date.now() + deadlineMs; Date.now() < end;) {
+    const ok = await new Promise((r) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => { res.resume(); r(true); });
+      req.on('error', () => r(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+// --- the page -------------------------------------------------------------------------------------------------------
+const pageLib = `
+window.lt = {
+  samples: [],
+  timer: null,
+  async waitGathering(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return;
+    await new Promise((r) => { pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); }); setTimeout(r, ms); });
+  },
+  async waitConnected(pc, ms) {
+    for (const end = Date.now() + ms; pc.connectionState !== 'connected' && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    return pc.connectionState;
+  },
+  attach(track) {
+    const el = document.createElement(track.kind);
+    el.muted = true;
+    el.autoplay = true;
+    el.srcObject = new MediaStream([track]);
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+  },
+  async snapshot(pc) {
+    const st = await pc.getStats();
+    const codecs = {};
+    st.forEach((r) => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
+    const rec = { t: Date.now(), out: null, inb: null };
+    const pick = (r, keys) => Object.fromEntries(keys.map((k) => [k, r[k]]));
+    st.forEach((r) => {
+      if (r.kind !== 'video') return;
+      if (r.type === 'outbound-rtp') {
+        rec.out = { codec: codecs[r.codecId], ...pick(r, ['framesSent', 'framesEncoded', 'packetsSent',
+          'retransmittedPacketsSent', 'retransmittedBytesSent', 'nackCount', 'pliCount', 'firCount', 'rtxSsrc',
+          'frameWidth', 'frameHeight', 'qualityLimitationReason', 'targetBitrate']) };
+      } else if (r.type === 'inbound-rtp') {
+        rec.inb = { codec: codecs[r.codecId], ...pick(r, ['framesDecoded', 'framesReceived', 'framesDropped',
+          'keyFramesDecoded', 'packetsReceived', 'packetsLost', 'nackCount', 'pliCount', 'firCount',
+          'retransmittedPacketsReceived', 'fecPacketsReceived', 'freezeCount', 'totalFreezesDuration', 'frameWidth',
+          'frameHeight']) };
+      }
+    });
+    return rec;
+  },
+  start(pc, ms = 200) {
+    this.samples = [];
+    this.timer = setInterval(async () => { this.samples.push(await this.snapshot(pc)); }, ms);
+  },
+  async finish(pc) {
+    clearInterval(this.timer);
+    return { samples: this.samples, last: await this.snapshot(pc) };
+  },
+};
+`;
+// The last sample taken no later than `t`.
+function sampleAt(samples, t) {
+  let best = null;
+  for (const s of samples) if (s.t <= t) best = s;
+  return best;
+}
+
+// Offers from the page to rtcpp-peer's /offer; `send`: Chromium's camera (default offer), else a recvonly offer.
+async function negotiate(page, port, send) {
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.evaluate(pageLib);
+  return page.evaluate(async (send) => {
+    const pc = new RTCPeerConnection();
+    window.pc = pc;
+    if (send) {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+      pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
+    } else {
+      pc.ontrack = (e) => window.lt.attach(e.track);
+      pc.addTransceiver('video', { direction: 'recvonly' });
+    }
+    const t0 = Date.now();
+    await pc.setLocalDescription(await pc.createOffer());
+    await window.lt.waitGathering(pc, 1500);
+    const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    const answer = await res.text();
+    if (res.status !== 201) return { status: res.status, answer };
+    window.lt.start(pc);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const state = await window.lt.waitConnected(pc, 10000);
+    return { status: res.status, offer: pc.localDescription.sdp, answer, state, setupMs: Date.now() - t0 };
+  }, send);
+}
+
+// Runs rtcpp-peer for DURATION with the page as the other side; returns what both sides counted.
+async function runCase(context, c) {
+  setLoss(LOSS);
+  const peer = startPeer(['--listen', `127.0.0.1:${c.port}`, '--media', c.rtcppSends ? 'testsrc' : 'recv',
+    '--duration', String(DURATION), '--timeout', String(DURATION + 30)]);
+  const page = await context.newPage();
+  try {
+    check(await waitHttp(c.port), `${c.id}: rtcpp-peer listens`);
+    const r = await negotiate(page, c.port, !c.rtcppSends);
+    if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.id}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
+    check(r.status === 201, `${c.id}: rtcpp-peer answered 201${r.status !== 201 ? ` (got ${r.status}: ${String(r.answer).slice(0, 200)})` : ''}`);
+    if (r.status !== 201) return null;
+    check(r.state === 'connected', `${c.id}: Chromium connected through the lossy path (${r.setupMs} ms from createOffer)`);
+    check(await within(peer.exited, (DURATION + 25) * 1000), `${c.id}: rtcpp-peer exited by itself after --duration ${DURATION}`);
+    await stopPeer(peer);
+    if (c.rtcppSends) await new Promise((res) => setTimeout(res, 500)); // the last frames through Chromium's buffer
+    const { samples, last } = await page.evaluate(() => window.lt.finish(window.pc));
+    const counters = lossCounters();
+    const out = peer.output();
+    if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.id}`, out);
+    const s = parseSummary(out);
+    const rtp = parseRtp(out);
+    check(s !== null && rtp !== null, `${c.id}: rtcpp-peer printed its media summary and rtp counters`);
+    if (!s || !rtp) {
+      console.log(`rtcpp-peer output:\n${out.slice(-3000)}`);
+      return null;
+    }
+    // What the path did: the share of SRTP (media) and SRTCP (feedback) datagrams dropped.
+    figure(`${c.id}: path dropped RTP ${counters.rtp_dropped}/${counters.rtp_seen} (${pct(counters.rtp_dropped, counters.rtp_seen)} %), RTCP ${counters.rtcp_dropped}/${counters.rtcp_seen} (${pct(counters.rtcp_dropped, counters.rtcp_seen)} %), configured ${LOSS} %`);
+    if (LOSS > 0) {
+      check(counters.rtp_dropped >= 0.4 * LOSS / 100 * counters.rtp_seen && counters.rtp_seen > 100,
+        `${c.id}: the path dropped media (${pct(counters.rtp_dropped, counters.rtp_seen)} % of ${counters.rtp_seen} RTP datagrams)`);
+    }
+    return { s, rtp, samples, last, peer };
+  } finally {
+    await stopPeer(peer);
+    if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.id}):\n${peer.output().slice(-2500)}`);
+    await page.close();
+  }
+}
+
+async function chromiumSends(context, c) {
+  const got = await runCase(context, c);
+  if (!got) return;
+  const { s, rtp, samples, last, peer } = got;
+  // Chromium's counts when rtcpp stopped counting (its summary line), not after.
+  const at = sampleAt(samples, peer.summaryAt ?? peer.exitAt) || last;
+  const o = at.out || {};
+  const lo = last.out || {};
+  figure(`${c.id}: Chromium ${o.codec} ${o.frameWidth}x${o.frameHeight} framesEncoded ${o.framesEncoded} framesSent ${o.framesSent} packetsSent ${o.packetsSent} retransmittedPacketsSent ${lo.retransmittedPacketsSent} nackCount ${lo.nackCount} pliCount ${lo.pliCount} (${o.qualityLimitationReason})`);
+  figure(`${c.id}: rtcpp video received ${s.video.received} decoded ${s.video.decoded} errors ${s.video.errors} (${pct(s.video.decoded, o.framesSent)} % of framesSent); rtp packets ${rtp.receivedPackets} lost ${rtp.lost} nacks out ${rtp.nacksOut} keyframe requests out ${rtp.keyframeRequestsOut}`);
+  check(rtp.nacksOut > 0, `${c.id}: rtcpp sent NACKs (${rtp.nacksOut})`);
+  check(lo.nackCount > 0, `${c.id}: Chromium received rtcpp's NACKs (outbound-rtp nackCount ${lo.nackCount})`);
+  check(lo.retransmittedPacketsSent > 0, `${c.id}: Chromium retransmitted (outbound-rtp retransmittedPacketsSent ${lo.retransmittedPacketsSent})`);
+  check(o.framesSent > 0 && s.video.decoded >= 0.9 * o.framesSent,
+    `${c.id}: rtcpp decoded ${s.video.decoded} frames >= 90 % of Chromium's framesSent ${o.framesSent} (${pct(s.video.decoded, o.framesSent)} %)`);
+  check(s.video.errors === 0, `${c.id}: no video decode errors (${s.video.errors})`);
+}
+
+async function rtcppSends(context, c) {
+  const got = await runCase(context, c);
+  if (!got) return;
+  const { s, rtp, last } = got;
+  const v = last.inb || {};
+  figure(`${c.id}: rtcpp sent ${s.sent.video} frames, ${rtp.sentPackets} packets; nacks in ${rtp.nacksIn}, retransmitted ${rtp.retransmitted}, keyframe requests in ${rtp.keyframeRequestsIn}`);
+  figure(`${c.id}: Chromium ${v.codec} ${v.frameWidth}x${v.frameHeight} framesReceived ${v.framesReceived} framesDecoded ${v.framesDecoded} (${pct(v.framesDecoded, s.sent.video)} % of sent) dropped ${v.framesDropped} keyframes ${v.keyFramesDecoded} packetsReceived ${v.packetsReceived} packetsLost ${v.packetsLost} nackCount ${v.nackCount} retransmittedPacketsReceived ${v.retransmittedPacketsReceived} pliCount ${v.pliCount} freezes ${v.freezeCount} (${v.totalFreezesDuration} s)`);
+  check(v.nackCount > 0, `${c.id}: Chromium sent NACKs (inbound-rtp nackCount ${v.nackCount})`);
+  check(rtp.nacksIn > 0 && rtp.retransmitted > 0, `${c.id}: rtcpp answered them (nacks in ${rtp.nacksIn}, retransmitted ${rtp.retransmitted})`);
+  if (v.retransmittedPacketsReceived !== undefined)
+    check(v.retransmittedPacketsReceived > 0, `${c.id}: Chromium received the retransmissions (retransmittedPacketsReceived ${v.retransmittedPacketsReceived})`);
+  check(s.sent.video > 0 && v.framesDecoded >= 0.9 * s.sent.video,
+    `${c.id}: Chromium decoded ${v.framesDecoded} frames >= 90 % of rtcpp's ${s.sent.video} sent (${pct(v.framesDecoded, s.sent.video)} %)`);
+}
+
+async function main() {
+  const all = [
+    { id: 'chromium-sends', run: chromiumSends, rtcppSends: false, port: 18700 },
+    { id: 'rtcpp-sends', run: rtcppSends, rtcppSends: true, port: 18710 },
+  ];
+  const wanted = process.argv.slice(3);
+  for (const w of wanted) {
+    if (!all.some((c) => c.id === w)) {
+      console.error(`unknown case ${w}; cases: ${all.map((c) => c.id).join(' ')}`);
+      process.exit(2);
+    }
+  }
+  const cases = all.filter((c) => !wanted.length || wanted.includes(c.id));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-chromium-lossy-'));
+  const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumBin, headless: true, args: chromiumArgs });
+  try {
+    for (const c of cases) {
+      console.log(`--- ${c.id} (${LOSS} % loss on SRTP/SRTCP both ways, ${DURATION} s)`);
+      const t0 = Date.now();
+      try {
+        await c.run(context, c);
+      } catch (e) {
+        check(false, `${c.id}: ${e.message}`);
+      }
+      console.log(`    (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    spawnSync('nft', ['delete', 'table', 'inet', 'rtcpp_media_loss']);
+  }
+  console.log(`${passes} passed, ${failures} failed`);
+  process.exit(failures ? 1 : 0);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
