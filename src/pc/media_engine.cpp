@@ -465,11 +465,16 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
         // carries redundant copies of earlier frames (only the primary is used here).
         if (t.kind == MediaKind::Video) {
             if (!r.ulpfec) {
-                uint8_t ulpfec_pt = 0xFF;
                 for (const auto& c : t.codecs)
-                    if (ieq(c.name, "ulpfec")) ulpfec_pt = c.pt;
-                r.ulpfec = std::make_unique<rtp::UlpfecReceiver>(view.ssrc(), codec->pt, ulpfec_pt);
+                    if (ieq(c.name, "ulpfec")) r.ulpfec_pt = c.pt;
+                r.ulpfec = std::make_unique<rtp::UlpfecReceiver>(view.ssrc(), codec->pt, r.ulpfec_pt);
             }
+            // An FEC packet takes a sequence number of the media stream but is never retransmitted (libwebrtc keeps
+            // no history for it): unless the NACK generator sees it arrive, it asks for it until it gives up and
+            // requests a keyframe.
+            if (const auto red = r.nack && !retransmitted ? rtp::parse_red(view.payload()) : std::nullopt;
+                red && red->primary().payload_type == r.ulpfec_pt)
+                r.nack->handle_packet(now, view.sequence_number());
             r.ulpfec->handle_packet(packet);
             while (auto out = r.ulpfec->poll_packet()) {
                 auto inner = rtp::RtpPacketView::parse(out->packet);

@@ -134,6 +134,7 @@ private:
         std::unique_ptr<rtp::NackGenerator> nack;
         std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
         std::unique_ptr<rtp::UlpfecReceiver> ulpfec; ///< video RED (+ ULPFEC recovery), as Chromium sends it
+        uint8_t ulpfec_pt = 0xFF;                    ///< the ulpfec payload type inside that RED, if negotiated
         uint64_t last_request = 0;
         /// For W3C inbound-rtp / remote-outbound-rtp (plain counters: nothing allocates per packet).
         struct Counters {

@@ -14,7 +14,7 @@ struct MediaFixture {
     Random random{7};
     std::deque<SessionEvent> events;
     std::unique_ptr<MediaEngine> engine;
-    uint8_t opus_pt = 0, vp8_pt = 0, vp8_rtx_pt = 0, video_red_pt = 0;
+    uint8_t opus_pt = 0, vp8_pt = 0, vp8_rtx_pt = 0, video_red_pt = 0, video_ulpfec_pt = 0;
 
     explicit MediaFixture(bool raw_events = false) {
         auto transport = [](const std::string& ufrag, uint8_t fill) {
@@ -42,6 +42,7 @@ struct MediaFixture {
             for (const auto& c : m.codecs) {
                 if (c.name == "opus" && !opus_pt) opus_pt = c.pt;
                 if (c.name == "red" && m.kind == "video") video_red_pt = c.pt;
+                if (c.name == "ulpfec" && m.kind == "video") video_ulpfec_pt = c.pt;
                 if (c.name == "VP8" && !vp8_pt) {
                     vp8_pt = c.pt;
                     vp8_rtx_pt = c.rtx_pt.value_or(0);

@@ -1,5 +1,7 @@
 // MediaEngine on its own: what arrives from the network is bounded, whatever it claims to be.
 #include "pc/media_fixture.hpp"
+#include "rtcp/rtcp_compound.hpp"
+#include "rtp/fec_ulpfec.hpp"
 #include "rtp/red.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -93,4 +95,75 @@ TEST_CASE("media engine: VP8 inside RED (as Chromium sends video when red is neg
             ++frames;
         }
     CHECK(frames == 20);
+}
+
+TEST_CASE("media engine: ULPFEC packets inside RED are not NACKed (the sender never retransmits them)") {
+    // Chromium's default offer: VP8 in RED, and when it protects, an FEC packet on the next sequence number after a
+    // few media packets. Nothing is lost here, so nothing may be NACKed and no keyframe requested.
+    MediaFixture f;
+    REQUIRE(f.video_red_pt != 0);
+    REQUIRE(f.video_ulpfec_pt != 0);
+    uint16_t seq = 1000;
+    std::vector<std::vector<uint8_t>> group;
+    int fec_packets = 0;
+    Timestamp now = Timestamp::millis(0);
+    for (uint32_t i = 0; i < 30; ++i) {
+        rtp::RtpHeader h;
+        h.payload_type = f.vp8_pt;
+        h.ssrc = 777;
+        h.sequence_number = seq++;
+        h.timestamp = i * 3000u;
+        h.marker = true;
+        std::vector<uint8_t> body(300, static_cast<uint8_t>(i));
+        // VP8 descriptor with a 15-bit picture id, as Chromium sends it (X=1, S=1; I=1; M=1 + id), then the frame
+        // tag: a keyframe first.
+        const uint16_t pid = static_cast<uint16_t>(200 + i);
+        body[0] = 0x90;
+        body[1] = 0x80;
+        body[2] = static_cast<uint8_t>(0x80 | (pid >> 8));
+        body[3] = static_cast<uint8_t>(pid & 0xFF);
+        body[4] = i == 0 ? 0x10 : 0x11;
+        group.push_back(rtp::build_rtp_packet(h, body));
+        f.engine->handle_rtp(now, rtp::wrap_red(*rtp::RtpPacketView::parse(group.back()), f.video_red_pt));
+        if (group.size() == 3) {
+            std::vector<ByteView> views(group.begin(), group.end());
+            rtp::FecMask mask;
+            mask.set(0);
+            mask.set(1);
+            mask.set(2);
+            const auto fec = rtp::build_ulpfec(views, mask, static_cast<uint16_t>(seq - 3));
+            REQUIRE(fec);
+            rtp::RtpHeader fh;
+            fh.payload_type = f.video_red_pt;
+            fh.ssrc = 777;
+            fh.sequence_number = seq++;
+            fh.timestamp = h.timestamp;
+            std::vector<uint8_t> red;
+            ByteWriter w(red);
+            REQUIRE(rtp::write_red(w, {}, f.video_ulpfec_pt, *fec));
+            f.engine->handle_rtp(now, rtp::build_rtp_packet(fh, red));
+            ++fec_packets;
+            group.clear();
+        }
+        f.engine->handle_timeout(now);
+        now = now + TimeDelta::millis(33);
+    }
+    // Long enough for every NACK retry and the give-up that would follow (2 s).
+    for (int k = 0; k < 150; ++k, now = now + TimeDelta::millis(20)) f.engine->handle_timeout(now);
+    int frames = 0, nacks = 0, keyframe_requests = 0;
+    for (const auto& e : f.events)
+        if (std::holds_alternative<event::MediaFrame>(e)) ++frames;
+    while (auto p = f.engine->poll_packet()) {
+        if (!p->rtcp) continue;
+        const auto c = rtcp::parse_rtcp_compound(p->bytes);
+        REQUIRE(c);
+        for (const auto& pk : c->packets) {
+            nacks += std::holds_alternative<rtcp::Nack>(pk);
+            keyframe_requests += std::holds_alternative<rtcp::Pli>(pk) || std::holds_alternative<rtcp::Fir>(pk);
+        }
+    }
+    CHECK(fec_packets == 10);
+    CHECK(frames == 30);
+    CHECK(nacks == 0);
+    CHECK(keyframe_requests == 0);
 }
