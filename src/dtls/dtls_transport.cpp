@@ -120,6 +120,7 @@ struct DtlsTransport::Impl {
     std::vector<std::vector<uint8_t>> flight;
     // The flight written by the call that completed our handshake (the server's ChangeCipherSpec + Finished).
     std::vector<std::vector<uint8_t>> final_flight;
+    std::optional<Timestamp> last_final_flight_resend;
     uint64_t datagrams_written = 0;
 
     std::optional<Error> pending_error; // set by callbacks (certificate check) for the failure that follows
@@ -278,7 +279,13 @@ struct DtlsTransport::Impl {
         recording_flight = false;
         flight.clear();
         final_flight.clear();
-        const size_t n = std::min(written_by_last_call, out_queue.size());
+        // Only the side that sends the handshake's last flight (the server in a full handshake, the client in a
+        // resumed one) keeps it for the peer. The other side may also have written in its last call - OpenSSL
+        // retransmits from inside SSL_do_handshake when its wall-clock timer has run out - but resending that
+        // when the peer's last flight shows up again would make each side answer the other's copies, and with
+        // flights of several datagrams the copies would multiply without end.
+        const bool sends_last_flight = (config.role == Role::Server) != (SSL_session_reused(ssl) == 1);
+        const size_t n = sends_last_flight ? std::min(written_by_last_call, out_queue.size()) : 0;
         for (size_t i = out_queue.size() - n; i < out_queue.size(); ++i) final_flight.push_back(out_queue[i]);
 
         DtlsConnected connected;
@@ -389,9 +396,12 @@ struct DtlsTransport::Impl {
             return;
         }
         if (state == DtlsState::New) start(t);
-        if (state == DtlsState::Connected && scan.has_handshake && !final_flight.empty()) {
-            // The peer resends its last flight: ours (below) may have been lost.
+        if (state == DtlsState::Connected && scan.has_handshake && !final_flight.empty() &&
+            (!last_final_flight_resend || now - *last_final_flight_resend >= config.initial_retransmit_timeout / 2)) {
+            // The peer resends its last flight: ours (below) may have been lost. Once per retransmission of the
+            // peer's flight, not once per datagram of it.
             ++stats.replayed_flights;
+            last_final_flight_resend = now;
             for (const auto& d : final_flight) queue_datagram(d);
         }
         if (BIO_write(rbio, datagram.data(), static_cast<int>(datagram.size())) != static_cast<int>(datagram.size())) {
