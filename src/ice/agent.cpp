@@ -473,6 +473,7 @@ void Agent::start_check(size_t i, bool use_candidate) {
     transactions_.start(now_, id, std::move(bytes), make_tag(Tag::Check, i | (uint64_t{p.attempt} << kAttemptShift)),
                         check_transaction(i, rto));
     p.check_tx = id;
+    if (!p.first_check_at.is_finite()) p.first_check_at = now_;
     p.state = PairState::InProgress;
     p.use_candidate_sent = use_candidate;
     p.sent_controlling = role_ == Role::Controlling;
@@ -621,14 +622,7 @@ bool Agent::may_nominate() const {
 void Agent::maybe_nominate() {
     if (!may_nominate()) return;
     const auto best = best_valid_pair();
-    if (!best) return;
-    bool better_pending = false;
-    for (const auto& p : pairs_) {
-        if (p.removed || p.priority <= pairs_[*best].priority) continue;
-        better_pending |= p.state == PairState::Frozen || p.state == PairState::Waiting ||
-                          p.state == PairState::InProgress;
-    }
-    if (better_pending && now_ - first_valid_at_ < config_.nomination_timeout) return;
+    if (!best || now_ < nomination_due(*best)) return;
     nominating_ = true;
     Pair& p = pairs_[*best];
     p.nominate_on_success = true;
@@ -639,6 +633,21 @@ void Agent::maybe_nominate() {
     // The nominating check leaves at once instead of in the next Ta slot: it is a single packet on a pair that
     // just worked, and waiting Ta (50 ms) would be most of the time it takes to connect on a fast path.
     next_check_ = std::min(next_check_, now_);
+}
+
+Timestamp Agent::nomination_due(size_t best) const {
+    const Pair& b = pairs_[best];
+    const TimeDelta patience = std::max(config_.nomination_patience, b.stats.current_rtt * 3);
+    Timestamp due = Timestamp::minus_infinity();
+    for (const auto& p : pairs_) {
+        if (p.removed || p.priority <= b.priority) continue;
+        if (p.state == PairState::Frozen || p.state == PairState::Waiting) return first_valid_at_ + config_.nomination_timeout;
+        if (p.state != PairState::InProgress) continue;
+        if (locals_[p.local].cand.is_tcp() || !p.first_check_at.is_finite())
+            return first_valid_at_ + config_.nomination_timeout;
+        due = std::max(due, p.first_check_at + patience);
+    }
+    return std::min(due, first_valid_at_ + config_.nomination_timeout);
 }
 
 void Agent::on_nominated(size_t i) {
@@ -1130,8 +1139,9 @@ Timestamp Agent::poll_timeout() const {
         t = std::min(t, mdns_deadline_);
     if (!selected_ && tcp_passive_deadline_ > now_ && state_ != ConnectionState::Failed)
         t = std::min(t, tcp_passive_deadline_);
-    if (may_nominate() && first_valid_at_.is_finite() && best_valid_pair())
-        t = std::min(t, first_valid_at_ + config_.nomination_timeout);
+    if (may_nominate() && first_valid_at_.is_finite()) {
+        if (const auto best = best_valid_pair()) t = std::min(t, std::max(now_, nomination_due(*best)));
+    }
     return t;
 }
 

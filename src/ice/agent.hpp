@@ -94,6 +94,10 @@ struct AgentConfig {
     /// The controlling agent nominates the best valid pair once no better pair is pending, or this long after the
     /// first valid pair was found, whichever comes first.
     TimeDelta nomination_timeout = TimeDelta::millis(1000);
+    /// A better UDP pair whose check has gone unanswered this long (or 3 RTTs of the best valid pair, if longer)
+    /// no longer holds the nomination back: behind NATs the host pairs never answer, and waiting for them to time
+    /// out would cost nomination_timeout on every such connection.
+    TimeDelta nomination_patience = TimeDelta::millis(150);
     TimeDelta consent_interval = TimeDelta::seconds(5);       ///< randomized +-20 % (RFC 7675)
     TimeDelta consent_disconnected_after = TimeDelta::seconds(3); ///< a consent request unanswered this long
     TimeDelta consent_timeout = TimeDelta::seconds(30);       ///< no consent response this long: failed
@@ -274,6 +278,7 @@ private:
         /// 7.3.1.4): its response, should it still come, counts too.
         std::optional<stun::TransactionId> superseded_tx;
         uint8_t attempt = 0; // tags responses and timeouts with the check that caused them
+        Timestamp first_check_at = Timestamp::minus_infinity();
         PairStats stats;
     };
     enum class Tag : uint8_t { Check = 1, Gather = 2, Consent = 3 };
@@ -335,6 +340,8 @@ private:
     void on_nominated(size_t pair);
     void select(size_t pair);
     void maybe_nominate();
+    /// When the controlling agent nominates `best` if nothing changes (plus_infinity: not while better pairs wait).
+    Timestamp nomination_due(size_t best) const;
     bool may_nominate() const;
     std::optional<size_t> best_valid_pair() const;
     void update_checking_state();

@@ -127,6 +127,33 @@ TEST_CASE("ICE sim: both behind endpoint-independent NATs (full, restricted, por
     }
 }
 
+TEST_CASE("ICE sim: behind NATs the unanswered host pair holds the nomination back only nomination_patience") {
+    // The host<->host pair outranks the reflexive one and never answers (private addresses behind two NATs). The
+    // controlling agent nominates once that pair's check has gone unanswered for nomination_patience, instead of
+    // waiting nomination_timeout after the first valid pair.
+    auto connect_time = [](TimeDelta patience) {
+        sim::Network net(3);
+        StunServer stun;
+        net.add_host(stun, {kStunIp});
+        const auto nat_a = net.add_nat(IpAddr::v4(203, 0, 113, 1), sim::NatConfig::port_restricted_cone());
+        const auto nat_b = net.add_nat(IpAddr::v4(203, 0, 113, 2), sim::NatConfig::port_restricted_cone());
+        auto ca = config(Role::Controlling, true);
+        ca.nomination_patience = patience;
+        IcePeer a(net, ca, 31), b(net, config(Role::Controlled, true), 32);
+        a.attach({IpAddr::v4(192, 168, 1, 2)}, 5000, {.behind_nat = nat_a});
+        b.attach({IpAddr::v4(192, 168, 2, 2)}, 5000, {.behind_nat = nat_b});
+        IcePeer::connect(a, b);
+        REQUIRE(net.run_until([&] { return both_connected(a, b); }, Timestamp::seconds(10)));
+        CHECK(reflexive(local_type(a)));
+        CHECK(reflexive(remote_type(a)));
+        return net.now() - Timestamp::zero();
+    };
+    const TimeDelta fast = connect_time(TimeDelta::millis(150));
+    const TimeDelta patient = connect_time(TimeDelta::seconds(5));  // capped by nomination_timeout (1 s)
+    CHECK(fast < TimeDelta::millis(500));
+    CHECK(patient >= TimeDelta::millis(1000));
+}
+
 TEST_CASE("ICE sim: full agent behind a NAT and an ice-lite agent on a public address") {
     sim::Network net(3);
     const auto nat_a = net.add_nat(IpAddr::v4(203, 0, 113, 1), sim::NatConfig::port_restricted_cone());
