@@ -14,18 +14,20 @@
 //     the rate. rtcpp has no probing yet (the pacer in src/cc is not in the send path), so it ramps from GCC's
 //     300 kbps start at AIMD's 8 %/s and reaches 1 Mbps after about 16 s: the window is well after that.
 //  2. Chromium -> rtcpp: Chromium's selected candidate-pair availableOutgoingBitrate within 60-120 % of the rate.
-//     Wider than 1.: it is Chromium's estimator, not ours, and its own figure on this same path (phase 2) lands
-//     anywhere from about 65 to 95 % of the rate from run to run (after its first probes overshoot into the queue it
-//     backs off and climbs back slowly, and its encoder often sends below the estimate). The band still tells
-//     feedback from no feedback: without usable transport-cc feedback Chromium keeps its 300 kbps start rate (no
-//     probe result, no acknowledged rate), and an estimate above the link (as with a large tbf bucket that let its
-//     probes through unshaped: about 4 Mbps) is not tracking it.
+//     Wider than 1.: it is Chromium's estimator, not ours; its own figure on this same path (phase 2) has landed at
+//     69-106 % of the rate (75-97 % with the sources below) from run to run, as its GCC sawtooth (about 800 -> 1050
+//     kbps) happens to sit in the window. The band still tells feedback from no feedback: without usable
+//     transport-cc feedback Chromium has no probe result and no acknowledged rate and stays near its 300 kbps
+//     start, and an estimate above the link (as with a large tbf bucket that let its probes through unshaped:
+//     about 4 Mbps) is not tracking it.
 //  3. Chromium A <-> Chromium B on the same path (YARDSTICK_DURATION, 20 s): both availableOutgoingBitrate medians
 //     printed; the phase must connect and carry video both ways, its figures are the reference, not held to a band.
 // Chromium sends a canvas of random blocks (see media() below) rather than its fake camera, whose pattern encodes
-// in about 550 kbps whatever the target: below a 1 Mbps path that leaves Chromium application-limited and its
-// estimate at whatever its first probes saw (1.2 Mbps in a run with the camera). NOISE_BAND=0: the fake camera.
-// Environment: SHAPED_RATE_KBPS (1000), DURATION (30), YARDSTICK_DURATION (20), LAST (5), NOISE_BAND (rows, 120),
+// in about 550 kbps whatever the target, and keeps its resolution (keepResolution() below): otherwise it sends
+// 550-670 kbps under a 1 Mbps path, application-limited, and its availableOutgoingBitrate is whatever its probes
+// saw (1.1-1.2 Mbps), not a tracked figure. With both, it sends 750-830 kbps of UDP payload and its estimate shows
+// GCC's sawtooth (about 800 -> 1050 kbps). NOISE_BAND=0: the fake camera.
+// Environment: SHAPED_RATE_KBPS (1000), DURATION (30), YARDSTICK_DURATION (20), LAST (5), NOISE_BAND (rows, 64), MAINTAIN_RESOLUTION (1),
 // PEER_VERBOSE, PEER_LOG (rtcpp-peer output file), PEER_GDB=1 (rtcpp-peer under gdb: stacks if it crashes).
 import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
@@ -79,8 +81,8 @@ const pct = (x) => (Number.isFinite(x) ? `${(100 * x / RATE).toFixed(0)} %` : 'n
 
 // Browser side: one RTCPeerConnection per page, its stats sampled every 500 ms.
 const pageLib = `
-const KEEP_RESOLUTION = ${process.env.MAINTAIN_RESOLUTION === '1'};
-const BAND = ${Number(process.env.NOISE_BAND ?? 120)};
+const KEEP_RESOLUTION = ${process.env.MAINTAIN_RESOLUTION !== '0'};
+const BAND = ${Number(process.env.NOISE_BAND ?? 64)};
 window.sh = {
   samples: [],
   timer: null,
@@ -116,7 +118,10 @@ window.sh = {
     stream.addTrack(canvas.captureStream(30).getVideoTracks()[0]);
     return stream;
   },
-  // MAINTAIN_RESOLUTION=1: Chromium lowers the frame rate rather than the resolution.
+  // Chromium would otherwise scale 640x480 down to 320x240 in its first seconds (its estimate starts at 300 kbps)
+  // and stay there, where its default maximum bitrate is 600 kbps: application-limited under a 1 Mbps path, its
+  // estimate then only climbs (ALR) and is not tested. maintain-resolution keeps 640x480 (up to 1700 kbps).
+  // MAINTAIN_RESOLUTION=0: Chromium's default (balanced).
   async keepResolution(pc) {
     if (!KEEP_RESOLUTION) return;
     for (const s of pc.getSenders()) {
