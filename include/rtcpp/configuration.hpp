@@ -52,6 +52,9 @@ struct Configuration {
     std::optional<uint64_t> random_seed;
     /// Also deliver every received RTP and RTCP packet (decrypted) as events, besides depacketized frames.
     bool raw_rtp_events = false;
+    /// Send ULPFEC (in RED) with video when the peer negotiated both, at a level chosen from the loss and RTT
+    /// its receiver reports show (hybrid with NACK: none at short RTTs or without loss).
+    bool video_fec = true;
     /// The max-message-size we advertise and accept on data channels (RFC 8841).
     uint64_t max_message_size = 1024 * 1024;
     /// Runtime only (PeerConnection): the local address to bind to (all interfaces when empty) and the UDP port

@@ -5,6 +5,7 @@
 #include "rtp/av1_payload.hpp"
 #include "rtp/h264_payload.hpp"
 #include "rtp/opus_payload.hpp"
+#include "rtp/fec_protection.hpp"
 #include "rtp/red.hpp"
 #include "rtp/rtx.hpp"
 #include "rtp/vp8_payload.hpp"
@@ -83,8 +84,9 @@ std::string text_of(std::optional<ByteView> v) {
 
 } // namespace
 
-MediaEngine::MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events)
-    : random_(random), events_(events), raw_events_(raw_events), fallback_ssrc_(random.next_u32() | 1) {}
+MediaEngine::MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events, bool video_fec)
+    : random_(random), events_(events), raw_events_(raw_events), video_fec_(video_fec),
+      fallback_ssrc_(random.next_u32() | 1) {}
 
 MediaEngine::~MediaEngine() = default;
 
@@ -150,6 +152,23 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             }
         } else if (!t.sending) {
             t.sender.reset();
+        }
+        if (t.sender) {
+            // Video FEC needs RED and ULPFEC both negotiated (libwebrtc's "ulpfec in red" for video).
+            Sender& s = *t.sender;
+            s.red_pt.reset();
+            s.ulpfec_pt.reset();
+            if (video_fec_ && t.kind == MediaKind::Video && frame_buffer_codec(s.codec.name)) {
+                for (const auto& c : t.codecs) {
+                    if (ieq(c.name, "red")) s.red_pt = c.pt;
+                    if (ieq(c.name, "ulpfec")) s.ulpfec_pt = c.pt;
+                }
+            }
+            if (!s.red_pt || !s.ulpfec_pt) {
+                s.red_pt.reset();
+                s.ulpfec_pt.reset();
+                s.fec.reset();
+            }
         }
         if (t.receiving && !was_receiving) {
             // The Session turns this into a Track event with the full TransceiverInfo.
@@ -239,9 +258,9 @@ void MediaEngine::recycle(std::vector<uint8_t>&& buffer) {
 }
 
 void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
-                                  uint32_t rtp_timestamp) {
+                                  uint32_t rtp_timestamp, ByteView history) {
     Sender& s = *t.sender;
-    s.nack->on_packet_sent(now, packet);
+    s.nack->on_packet_sent(now, history.empty() ? ByteView(packet) : history);
     s.stats->handle_packet_sent(now, rtp_timestamp, payload_bytes);
     ++t.stats.packets_sent;
     t.stats.bytes_sent += payload_bytes;
@@ -268,8 +287,11 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
         const bool key = !show_existing && ((b >> shift) & 1) == 0;
         static_cast<rtp::Vp9Packetizer&>(*s.packetizer).descriptor().inter_picture_predicted = !key;
     }
-    auto count = s.packetizer->packetize_into(frame, kMaxPayload, payloads_);
+    const bool protect = s.fec && s.fec->params().protection > 0;
+    // RED costs one byte per packet: the payload leaves room for it when FEC is on.
+    auto count = s.packetizer->packetize_into(frame, protect ? kMaxPayload - 1 : kMaxPayload, payloads_);
     if (!count) return count.error();
+    s.packets_per_frame = 0.9 * s.packets_per_frame + 0.1 * static_cast<double>(*count);
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
         rtp::RtpHeader h;
@@ -286,11 +308,73 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
             ++transport_seq_;
         }
         auto bytes = build_packet(h, p.data);
+        if (protect) {
+            // FEC protects the packet as it is before RED wrapping; a retransmission resends it that way too.
+            if (const auto plain = rtp::RtpPacketView::parse(bytes)) s.fec->add_media_packet(*plain);
+            red_payload_.clear();
+            red_payload_.push_back(static_cast<uint8_t>(s.codec.pt & 0x7F));  // primary block: F=0, block PT
+            red_payload_.insert(red_payload_.end(), p.data.begin(), p.data.end());
+            rtp::RtpHeader rh = h;
+            rh.payload_type = *s.red_pt;
+            auto red = build_packet(rh, red_payload_);
+            if (t.twcc_ext && cc_) record_sent(now, tseq, red.size(), t.kind);
+            send_rtp_packet(now, t, std::move(red), p.data.size(), rtp_timestamp, bytes);
+            recycle(std::move(bytes));
+            continue;
+        }
         if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
+    if (protect) send_fec(now, t, rtp_timestamp);
     ++t.stats.frames_sent;
     return {};
+}
+
+void MediaEngine::update_protection(Transceiver& t) {
+    Sender& s = *t.sender;
+    if (!s.red_pt || !t.rtt) return;
+    rtp::ProtectionInput in;
+    in.loss = s.loss;
+    in.rtt = *t.rtt;
+    in.nack_enabled = s.codec.nack;
+    in.packets_per_frame = static_cast<size_t>(std::max(1.0, s.packets_per_frame + 0.5));
+    // Below this much reported loss NACK alone is cheap enough; the smallest FEC group costs 8-15% of the rate,
+    // which the encoder's budget (the congestion target) does not account for.
+    constexpr double kMinLossForFec = 0.02;
+    const auto decision = in.loss >= kMinLossForFec ? rtp::choose_protection(in) : rtp::ProtectionDecision{};
+    if (decision.fec.protection <= 0) {
+        // Off: an unfinished group would otherwise mix with packets sent much later.
+        s.fec.reset();
+        return;
+    }
+    if (!s.fec) s.fec = std::make_unique<rtp::UlpfecEncoder>();
+    s.fec->set_params(decision.fec);
+}
+
+void MediaEngine::send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp) {
+    Sender& s = *t.sender;
+    while (auto fec = s.fec->poll_fec_payload()) {
+        rtp::RtpHeader h;
+        h.payload_type = *s.red_pt;
+        h.sequence_number = s.sequence++;
+        h.timestamp = rtp_timestamp;
+        h.ssrc = s.ssrc;
+        if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+        const uint16_t tseq = transport_seq_;
+        if (t.twcc_ext && cc_) {
+            const uint8_t seq_bytes[2] = {static_cast<uint8_t>(tseq >> 8), static_cast<uint8_t>(tseq & 0xFF)};
+            h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
+            ++transport_seq_;
+        }
+        red_payload_.clear();
+        red_payload_.push_back(static_cast<uint8_t>(*s.ulpfec_pt & 0x7F));
+        red_payload_.insert(red_payload_.end(), fec->begin(), fec->end());
+        auto bytes = build_packet(h, red_payload_);
+        if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
+        // Not kept for retransmission: a lost FEC packet is not worth a round trip.
+        ++s.fec_packets;
+        out_.push_back(OutgoingPacket{false, std::move(bytes)});
+    }
 }
 
 Result<void> MediaEngine::send_rtp(Timestamp now, size_t transceiver, ByteView packet) {
@@ -591,12 +675,15 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
         for (const auto& b : blocks) {
             for (auto& t : transceivers_) {
                 if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
+                // Loss for the FEC level: smoothed over reports (~1 s apart), so one bad second is not a trend.
+                t.sender->loss = 0.6 * t.sender->loss + 0.4 * (b.fraction_lost / 256.0);
                 if (auto rtt = t.sender->stats->handle_report_block(now, b)) {
                     t.rtt = *rtt;
                     t.send_counters.total_rtt += *rtt;
                     ++t.send_counters.rtt_measurements;
                     if (cc_) handle_cc_update(cc_->on_rtt(now, *rtt));
                     t.sender->nack->set_rtt(*rtt);
+                    update_protection(t);
                     for (auto& [ssrc, r] : receivers_) {
                         if (r->transceiver != static_cast<size_t>(&t - transceivers_.data())) continue;
                         if (r->frames) r->frames->set_rtt(*rtt);
@@ -729,8 +816,14 @@ std::vector<RtpStats> MediaEngine::stats() const {
         RtpStats s = transceivers_[i].stats;
         s.transceiver = transceivers_[i].id;
         s.rtt = transceivers_[i].rtt;
+        if (const auto& snd = transceivers_[i].sender) {
+            s.fec_packets_sent = snd->fec_packets;
+            s.fec_protection = snd->fec ? snd->fec->params().protection : 0;
+        }
         for (const auto& [ssrc, r] : receivers_) {
-            if (r->transceiver != i || !r->stats) continue;
+            if (r->transceiver != i) continue;
+            if (r->ulpfec) s.fec_packets_recovered += r->ulpfec->stats().recovery.recovered;
+            if (!r->stats) continue;
             s.packets_lost += static_cast<uint64_t>(std::max<int64_t>(0, r->stats->cumulative_lost()));
             s.jitter_seconds = std::max(s.jitter_seconds, r->stats->jitter_time().seconds_f());
         }

@@ -41,7 +41,7 @@ struct OutgoingPacket {
 
 class MediaEngine {
 public:
-    MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events);
+    MediaEngine(Random& random, std::deque<SessionEvent>& events, bool raw_events, bool video_fec = true);
     ~MediaEngine();
 
     /// After every completed offer/answer: what each transceiver (by negotiator index) now sends and receives.
@@ -98,6 +98,12 @@ private:
         uint16_t sequence = 0;
         std::unique_ptr<rtp::NackResponder> nack;
         std::unique_ptr<rtcp::SenderStatistics> stats;
+        // Video FEC: ULPFEC in RED on the media SSRC, while choose_protection() asks for any.
+        std::optional<uint8_t> red_pt, ulpfec_pt;    ///< both negotiated, and Configuration::video_fec
+        std::unique_ptr<rtp::UlpfecEncoder> fec;
+        double loss = 0;                             ///< smoothed fraction lost from the peer's reports
+        double packets_per_frame = 4;                ///< smoothed, for the FEC group size
+        uint64_t fec_packets = 0;
     };
     struct Receiver;
     struct Transceiver {
@@ -150,8 +156,12 @@ private:
     void deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet, bool retransmitted);
     void drain_receiver(Timestamp now, Receiver& r);
     void send_keyframe_request(Receiver& r);
+    /// `history`: what a retransmission resends (the packet itself when empty; the plain media packet when the
+    /// packet went out wrapped in RED).
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
-                         uint32_t rtp_timestamp);
+                         uint32_t rtp_timestamp, ByteView history = {});
+    void update_protection(Transceiver& t);
+    void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
     /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
     std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
     void send_report(Timestamp now);
@@ -167,6 +177,8 @@ private:
     Random& random_;
     std::deque<SessionEvent>& events_;
     bool raw_events_;
+    bool video_fec_;
+    std::vector<uint8_t> red_payload_;      // scratch: a RED block header and the payload it wraps
     std::vector<Transceiver> transceivers_; // by negotiator index
     std::map<uint32_t, std::unique_ptr<Receiver>> receivers_;
     std::deque<OutgoingPacket> out_;

@@ -357,7 +357,7 @@ struct Session::Impl {
             }
         }
         cname = random.ice_chars(16);
-        media = std::make_unique<pc::MediaEngine>(random, events, config.raw_rtp_events);
+        media = std::make_unique<pc::MediaEngine>(random, events, config.raw_rtp_events, config.video_fec);
         sdp::NegotiatorConfig nc = sdp::default_config();
         nc.max_message_size = config.max_message_size;
         negotiator = std::make_unique<sdp::Negotiator>(random, local_transport(), nc);

@@ -12,10 +12,11 @@ using namespace rtcpp::test;
 
 namespace {
 
-Configuration config(uint64_t seed, bool raw = false) {
+Configuration config(uint64_t seed, bool raw = false, bool video_fec = true) {
     Configuration c;
     c.random_seed = seed;
     c.raw_rtp_events = raw;
+    c.video_fec = video_fec;
     return c;
 }
 
@@ -25,8 +26,8 @@ struct MediaPair {
     sim::HostId ha, hb;
     sim::LinkId la, lb;
 
-    MediaPair(const sim::LinkConfig& link, bool raw = false)
-        : a("a", config(1, raw), {*SocketAddr::parse("10.0.0.1:5000")}),
+    MediaPair(const sim::LinkConfig& link, bool raw = false, bool video_fec = true)
+        : a("a", config(1, raw, video_fec), {*SocketAddr::parse("10.0.0.1:5000")}),
           b("b", config(2, raw), {*SocketAddr::parse("10.0.0.2:5000")}) {
         la = net.add_link(link);
         lb = net.add_link(link);
@@ -184,6 +185,59 @@ TEST_CASE("session media: 10% loss on video is repaired by NACK and RTX") {
     CHECK(rtx_packets > 0);
     CHECK(rtx_packets <= sa.retransmitted_packets_sent);
     CHECK(other == 0);
+}
+
+TEST_CASE("session media: 10% loss at 100 ms RTT: ULPFEC in RED repairs what NACK would take a round trip for") {
+    struct Outcome {
+        size_t frames = 0;
+        bool in_order = false;
+        RtpStats sent, received;
+    };
+    auto run = [](bool video_fec) {
+        sim::LinkConfig link;
+        link.delay = TimeDelta::millis(50);
+        MediaPair p(link, false, video_fec);
+        // Default codecs: VP8 with rtx, red and ulpfec.
+        auto video = p.a.session->add_transceiver(MediaKind::Video, {.direction = RtpDirection::SendOnly});
+        REQUIRE(video);
+        negotiate(p.a, p.b);
+        CHECK(p.b.session->local_description()->sdp.find(" ulpfec/90000") != std::string::npos);
+        REQUIRE(p.run_until([&] { return p.b.session->connection_state() == PeerConnectionState::Connected; }));
+        sim::LinkConfig lossy = link;
+        lossy.loss = 0.10;
+        p.net.set_link(p.la, lossy);
+        for (int i = 0; i < 300; ++i) {
+            REQUIRE(p.a.session->send_frame(*video, vp8_frame(i, i % 150 == 0), static_cast<uint32_t>(i * 3000)));
+            p.run_for(TimeDelta::millis(33));
+        }
+        p.run_for(TimeDelta::seconds(2));
+        Outcome o;
+        std::vector<int> got;
+        for (const auto& f : p.b.events_of<event::MediaFrame>()) {
+            CHECK(f.data == vp8_frame(frame_number(f.data), f.keyframe));
+            got.push_back(frame_number(f.data));
+        }
+        o.frames = got.size();
+        o.in_order = std::is_sorted(got.begin(), got.end());
+        o.sent = p.a.session->rtp_stats().at(0);
+        o.received = p.b.session->rtp_stats().at(0);
+        return o;
+    };
+    const Outcome fec = run(true);
+    const Outcome nack_only = run(false);
+    MESSAGE("with FEC: " << fec.frames << " of 300 frames, protection " << fec.sent.fec_protection << ", "
+                         << fec.sent.fec_packets_sent << " FEC packets, " << fec.received.fec_packets_recovered
+                         << " recovered, " << fec.sent.retransmitted_packets_sent << " retransmissions; NACK only: "
+                         << nack_only.frames << " frames, " << nack_only.sent.retransmitted_packets_sent
+                         << " retransmissions");
+    CHECK(fec.frames >= 297);
+    CHECK(fec.in_order);
+    CHECK(fec.sent.fec_protection > 0);            // the reports' loss and RTT turned FEC on...
+    CHECK(fec.sent.fec_packets_sent > 50);
+    CHECK(fec.received.fec_packets_recovered > 20);  // ...and the receiver rebuilt packets from it
+    CHECK(fec.sent.retransmitted_packets_sent < nack_only.sent.retransmitted_packets_sent);
+    CHECK(nack_only.sent.fec_packets_sent == 0);
+    CHECK(nack_only.frames >= 297);
 }
 
 TEST_CASE("session media: a keyframe request travels as PLI; raw RTP and RTCP events; send_rtp forwards") {
