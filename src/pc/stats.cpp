@@ -33,9 +33,7 @@ public:
     template <class I>
     void integer(std::string_view name, I v) {
         key(name);
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        append_integer(v);
     }
     template <class I>
     void integer(std::string_view name, const std::optional<I>& v) {
@@ -43,11 +41,17 @@ public:
     }
     void number(std::string_view name, double v) {
         key(name);
-        char buf[32];
-        // Shortest round-trip form; JSON has no NaN or infinity.
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        if (r.ec != std::errc() || v != v || v - v != 0) out_ += "null";
-        else out_.append(buf, r.ptr);
+        // JSON has no NaN or infinity. Whole numbers as integers (the shortest form of 300000.0 is "3e+05", which
+        // reads badly next to a browser's dump); others in the shortest round-trip form.
+        if (v != v || v - v != 0) {
+            out_ += "null";
+        } else if (v > -1e15 && v < 1e15 && v == static_cast<double>(static_cast<int64_t>(v))) {
+            append_integer(static_cast<int64_t>(v));
+        } else {
+            char buf[32];
+            auto r = std::to_chars(buf, buf + sizeof buf, v);
+            out_.append(buf, r.ptr);
+        }
     }
     void millis(std::string_view name, Timestamp t) { number(name, static_cast<double>(t.us()) / 1e3); }
     void millis(std::string_view name, const std::optional<Timestamp>& t) {
@@ -58,7 +62,7 @@ public:
         if (d) seconds(name, *d);
     }
     void bps(std::string_view name, const std::optional<DataRate>& r) {
-        if (r && r->is_finite()) number(name, static_cast<double>(r->bps()));
+        if (r && r->is_finite()) integer(name, r->bps());
     }
 
     void key(std::string_view name) {
@@ -87,6 +91,13 @@ public:
     }
 
 private:
+    template <class I>
+    void append_integer(I v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+    }
+
     std::string& out_;
     bool first_ = true;
 };
