@@ -19,6 +19,8 @@
 //       cc: T s target K kbps sent B bytes received R bytes   (T since start; B, R: RTP payload bytes so far)
 //   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
 //       media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
+//   --stats FILE: at exit, write getStats() as JSON to FILE (PeerConnection::get_stats().to_json(); an array of them
+//       when --listen served several connections), to compare with a browser's getStats().
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
 #include <rtcpp/log.hpp>
 #include <rtcpp/peer_connection.hpp>
@@ -68,6 +70,7 @@ struct Options {
     std::string record_dir;
     double duration_s = 0;
     bool cc_trace = false;
+    std::string stats_file;
 };
 
 /// Done/failed signal shared by the callbacks and main.
@@ -847,6 +850,15 @@ int run(const Options& o) {
                      static_cast<unsigned long long>(media->sent_audio.load()));
         std::fflush(stderr);
     }
+    if (!o.stats_file.empty()) {
+        std::lock_guard lk(conns_mutex);
+        std::string json = conns.size() == 1 ? std::string() : "[";
+        for (size_t i = 0; i < conns.size(); ++i) json += (i ? "," : "") + conns[i]->pc->get_stats().to_json();
+        if (conns.size() != 1) json += "]";
+        std::ofstream f(o.stats_file, std::ios::binary);
+        f << json << "\n";
+        if (!f) std::fprintf(stderr, "--stats: cannot write %s\n", o.stats_file.c_str());
+    }
     if (server) {
         server->stop();
         server_thread.join();
@@ -861,7 +873,8 @@ int usage() {
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
                  "[--timeout SECONDS] [--quiet] [--verbose]\n"
-                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS] [--cc-trace]\n");
+                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS] [--cc-trace]\n"
+                 "                  [--stats FILE]\n");
     return 1;
 }
 
@@ -897,6 +910,7 @@ int main(int argc, char** argv) {
         } else if (a == "--record") o.record_dir = next();
         else if (a == "--duration") o.duration_s = std::atof(next().c_str());
         else if (a == "--cc-trace") o.cc_trace = true;
+        else if (a == "--stats") o.stats_file = next();
         else if (a == "--bind") {
             auto ip = IpAddr::parse(next());
             if (!ip) return usage();
