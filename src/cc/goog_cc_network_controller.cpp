@@ -65,6 +65,8 @@ NetworkControlUpdate GoogCcNetworkController::on_sent_packet(const SentPacketInf
     initialize(packet.send_time, update);
     alr_.on_bytes_sent(packet.size, packet.send_time);
     acked_.set_alr(alr_.alr_start_time().has_value());
+    if (last_sent_ && packet.send_time - *last_sent_ > kSenderStallGap) resumed_after_stall_ = packet.send_time;
+    last_sent_ = packet.send_time;
     return update;
 }
 
@@ -118,8 +120,12 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     }
 
     const BandwidthUsage state_before = delay_based_.state();
-    const auto recent = sorted.empty() ? std::nullopt
-                                       : acked_.recent_sample(sorted.back().receive_time, TimeDelta::millis(300));
+    // The last window's delivery rate says the path carries less only if we sent more: after a pause of our own
+    // it is low because we sent little, and the burst that follows the pause can read as overuse.
+    const bool after_stall = resumed_after_stall_ && at - *resumed_after_stall_ < kStallMemory;
+    const auto recent = sorted.empty() || after_stall
+                            ? std::nullopt
+                            : acked_.recent_sample(sorted.back().receive_time, TimeDelta::millis(300));
     const auto result =
         delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(), recent);
     if (delay_based_.state() == BandwidthUsage::Overusing && state_before != BandwidthUsage::Overusing) {

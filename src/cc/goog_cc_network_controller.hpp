@@ -61,6 +61,13 @@ public:
     const LossBasedBwe& loss_based() const { return loss_based_; }
 
 private:
+    /// No packet sent for this long: the sender paused (an encoder or a loaded machine), not the path.
+    static constexpr TimeDelta kSenderStallGap = TimeDelta::millis(250);
+    /// How long after such a pause the last window's delivery rate is not taken as the path's.
+    static constexpr TimeDelta kStallMemory = TimeDelta::seconds(1);
+    std::optional<Timestamp> last_sent_;
+    std::optional<Timestamp> resumed_after_stall_;
+
     void maybe_trigger_network_changed(NetworkControlUpdate& update, Timestamp at);
     PacerConfig pacing_rates(Timestamp at) const;
     void apply_constraints(const TargetRateConstraints& c, Timestamp at, NetworkControlUpdate& update);

@@ -37,6 +37,7 @@ MediaSender::MediaSender(const MediaSenderConfig& config)
 
 Timestamp MediaSender::poll_timeout() {
     if (!started_) return config_.start;
+    if (stalled(last_run_)) return std::min(next_process_, config_.stall_start + config_.stall_duration);
     Timestamp t = std::min(next_process_, pacer_.poll_timeout());
     if (next_frame_ < config_.stop) t = std::min(t, next_frame_);
     return t;
@@ -130,10 +131,21 @@ void MediaSender::run(Timestamp now) {
                              dbwe.detector().threshold(), controller_.loss_based().fraction_loss(),
                              dbwe.rate_control().link_capacity().has_estimate()});
     }
+    last_run_ = now;
+    if (stalled(now)) return;
+    const TimeDelta frame_interval = TimeDelta::micros(static_cast<int64_t>(1e6 / config_.fps));
+    if (!stall_caught_up_ && now >= config_.stall_start + config_.stall_duration) {
+        // Out of a stall: the frames the encoder missed go to the pacer at once.
+        stall_caught_up_ = true;
+        while (next_frame_ + frame_interval <= now && next_frame_ < config_.stop) {
+            produce_frame(now);
+            next_frame_ += frame_interval;
+        }
+    }
     if (next_frame_ <= now && now < config_.stop) {
         produce_frame(now);
-        next_frame_ += TimeDelta::micros(static_cast<int64_t>(1e6 / config_.fps));
-        if (next_frame_ <= now) next_frame_ = now + TimeDelta::micros(static_cast<int64_t>(1e6 / config_.fps));
+        next_frame_ += frame_interval;
+        if (next_frame_ <= now) next_frame_ = now + frame_interval;
     }
     while (auto p = pacer_.poll_send(now)) send(*p, now);
 }

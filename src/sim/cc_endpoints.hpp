@@ -38,6 +38,10 @@ struct MediaSenderConfig {
     double frame_size_variation = 0.1;
     Timestamp start = Timestamp::zero();
     Timestamp stop = Timestamp::plus_infinity();
+    /// The encoder and pacer stall (a loaded machine, a blocked thread) for `stall_duration` from `stall_start`,
+    /// then send the frames they missed at once; feedback is still handled meanwhile.
+    Timestamp stall_start = Timestamp::plus_infinity();
+    TimeDelta stall_duration = TimeDelta::zero();
     uint64_t seed = 1;
     cc::GoogCcNetworkController::Config gcc;
     cc::Pacer::Config pacer;
@@ -73,6 +77,9 @@ public:
 
 private:
     void run(Timestamp now);
+    bool stalled(Timestamp now) const {
+        return now >= config_.stall_start && now < config_.stall_start + config_.stall_duration;
+    }
     void produce_frame(Timestamp now);
     void apply(const cc::NetworkControlUpdate& update, Timestamp now);
     void send(const cc::Pacer::PacedPacket& p, Timestamp now);
@@ -83,6 +90,8 @@ private:
     cc::TransportFeedbackAdapter adapter_;
     cc::Pacer pacer_;
     bool started_ = false;
+    Timestamp last_run_ = Timestamp::zero();
+    bool stall_caught_up_ = false;
     DataRate target_;
     Timestamp next_frame_;
     Timestamp next_process_;
