@@ -371,7 +371,7 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
     work.reserve(4096);
     uint64_t frames = 0, bytes = 0;
     std::vector<std::vector<uint8_t>> plain(kBatch);
-    int warmup = 60; // frames: the NACK history fills its slots, deques reach their size
+    int warmup = 150; // frames: the NACK history fills its 1,024 slots, deques reach their size
     while (static_cast<long>(engine.packets) < total) {
         const ByteView frame = source.next();
         const Timestamp now = source.capture_time();
@@ -396,7 +396,7 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
             const auto res = p->rtcp ? sender.protect_rtcp(p->bytes, length) : sender.protect_rtp(p->bytes, length);
             if (!res.ok()) std::abort();
             p->bytes.resize(res.size);
-            bytes += res.size;
+            if (counted) bytes += res.size;
             pair.tx->recycle(std::move(p->bytes)); // after the send, as pump_media does
         }
         e.end(n);
@@ -415,7 +415,8 @@ int run_media_send(bench::Reporter& r, const std::vector<std::string>& args) {
         engine.add(e);
         libsrtp.add(l);
     }
-    r.note("VP8 frames: " + std::to_string(frames) + ", " + std::to_string(engine.packets) + " packets, " +
+    r.note("VP8 frames: " + std::to_string(frames) + ", " + std::to_string(engine.packets) + " packets, mean " +
+           std::to_string(bytes / std::max<uint64_t>(engine.packets, 1)) + " bytes SRTP, " +
            std::string(dtls::to_string(profile)));
     r.figure("media-send.pps", engine.pps(), "packets/s/core");
     r.figure("media-send.allocs_per_packet", engine.per_packet(), "allocs/packet");
@@ -485,6 +486,7 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
         in_buffer.reserve(4096);
         raw_buffer.reserve(4096);
         Meter direct, engine, libsrtp;
+        uint64_t ingress_frames = 0, ingress_frame_bytes = 0;
         int warmup = 2;
         while (static_cast<long>(direct.packets) < total) {
             fill_batch(source_pair, source, sender, batch, rtcp_back, clock);
@@ -515,7 +517,6 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
             // a Session does), send_rtp on each receiver's engine, then pump_media's protect.
             Meter e;
             e.traced = counted;
-            uint64_t unused_frames = 0, unused_bytes = 0;
             e.begin();
             for (size_t i = 0; i < batch.count; ++i) {
                 const Timestamp now = batch.arrivals[i];
@@ -547,8 +548,10 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
                             }
                         }
                     } else if (auto* f = std::get_if<event::MediaFrame>(&events.front())) {
-                        ++unused_frames;
-                        unused_bytes += f->data.size();
+                        if (counted) {
+                            ++ingress_frames;
+                            ingress_frame_bytes += f->data.size();
+                        }
                     }
                     events.pop_front();
                 }
@@ -578,6 +581,9 @@ int run_sfu_forward(bench::Reporter& r, const std::vector<std::string>& args) {
             libsrtp.add(l);
         }
         const std::string n = std::to_string(receivers);
+        r.note("N = " + n + ": " + std::to_string(direct.packets) + " packets in, " + std::to_string(direct.packets * receivers) +
+               " out; the engine variant's ingress also assembled " + std::to_string(ingress_frames) + " frames (" +
+               std::to_string(ingress_frame_bytes / std::max<uint64_t>(ingress_frames, 1)) + " bytes mean)");
         r.figure("sfu-forward.n" + n + ".pps", direct.pps(), "packets/s/core");
         r.figure("sfu-forward.n" + n + ".allocs_per_packet", direct.per_packet(), "allocs/packet");
         r.figure("sfu-forward.n" + n + ".pps", libsrtp.pps(), "packets/s/core", "libsrtp-raw");
