@@ -80,7 +80,8 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
         o.transport_id = transport_id;
         o.codec_id = codec_ref(t, s.codec);
         o.mid = t.mid;
-        o.packets_sent = t.stats.packets_sent + t.stats.retransmitted_packets_sent;
+        // FEC packets (ULPFEC in RED) take sequence numbers of this SSRC too: the receiver's expected count has them.
+        o.packets_sent = t.stats.packets_sent + t.stats.retransmitted_packets_sent + s.fec_packets;
         o.bytes_sent = t.stats.bytes_sent + t.send_counters.retransmitted_bytes;
         o.header_bytes_sent = t.send_counters.header_bytes;
         o.retransmitted_packets_sent = t.stats.retransmitted_packets_sent;
