@@ -330,11 +330,27 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     return {};
 }
 
+void MediaEngine::restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet) {
+    // A retransmission is a packet of its own on the path: with the original's transport-wide number the peer's
+    // feedback would report that number twice, the second arrival a round trip late (libwebrtc numbers anew too).
+    if (!t.twcc_ext || !cc_) return;
+    const auto view = rtp::RtpPacketView::parse(packet);
+    if (!view) return;
+    const auto ext = view->find_extension(t.twcc_ext);
+    if (!ext || ext->size() != 2) return;
+    const auto offset = static_cast<size_t>(ext->data() - packet.data());
+    const uint16_t tseq = transport_seq_++;
+    packet[offset] = static_cast<uint8_t>(tseq >> 8);
+    packet[offset + 1] = static_cast<uint8_t>(tseq & 0xFF);
+    record_sent(now, tseq, packet.size(), t.kind);
+}
+
 void MediaEngine::update_protection(Transceiver& t) {
     Sender& s = *t.sender;
     if (!s.red_pt || !t.rtt) return;
     rtp::ProtectionInput in;
-    in.loss = s.loss;
+    // Transport-wide feedback tells the loss before repair; receiver reports only what NACK left unrepaired.
+    in.loss = path_loss_.value_or(s.loss);
     in.rtt = *t.rtt;
     in.nack_enabled = s.codec.nack;
     in.packets_per_frame = static_cast<size_t>(std::max(1.0, s.packets_per_frame + 0.5));
@@ -541,7 +557,7 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
 }
 
 void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet,
-                          bool retransmitted) {
+                          bool retransmitted, bool count_received_packet) {
     Transceiver& t = transceivers_[r.transceiver];
     const Codec* codec = codec_for(t, view.payload_type());
     if (codec && ieq(codec->name, "red")) {
@@ -556,9 +572,13 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
             // An FEC packet takes a sequence number of the media stream but is never retransmitted (libwebrtc keeps
             // no history for it): unless the NACK generator sees it arrive, it asks for it until it gives up and
             // requests a keyframe.
-            if (const auto red = r.nack && !retransmitted ? rtp::parse_red(view.payload()) : std::nullopt;
-                red && red->primary().payload_type == r.ulpfec_pt)
-                r.nack->handle_packet(now, view.sequence_number());
+            // The receive statistics count it as received too (libwebrtc does): otherwise our reports would call
+            // every FEC packet lost, and a sender that sizes FEC by reported loss would send ever more of it.
+            if (const auto red = !retransmitted ? rtp::parse_red(view.payload()) : std::nullopt;
+                red && red->primary().payload_type == r.ulpfec_pt) {
+                if (r.nack) r.nack->handle_packet(now, view.sequence_number());
+                if (r.stats) r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), 0, false);
+            }
             r.ulpfec->handle_packet(packet);
             while (auto out = r.ulpfec->poll_packet()) {
                 auto inner = rtp::RtpPacketView::parse(out->packet);
@@ -567,7 +587,8 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
                     ++dropped_;
                     continue;
                 }
-                deliver(now, r, *inner, out->packet, retransmitted || out->recovered);
+                // A packet rebuilt from FEC was lost on the path: the reports keep it lost (as libwebrtc's do).
+                deliver(now, r, *inner, out->packet, retransmitted || out->recovered, !out->recovered);
             }
             return;
         }
@@ -585,7 +606,8 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
         ++dropped_; // red/fec and unknown payload types are not decoded yet
         return;
     }
-    if (r.stats) r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), view.payload().size(), retransmitted);
+    if (r.stats && count_received_packet)
+        r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), view.payload().size(), retransmitted);
     ++t.stats.packets_received;
     t.stats.bytes_received += view.payload().size();
     count_received(r, now, packet.size(), view.payload().size(), retransmitted);
@@ -710,6 +732,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 while (auto re = t.sender->nack->poll_transmit()) {
                     ++t.stats.retransmitted_packets_sent;
                     count_retransmission(t, *re);
+                    restamp_transport_seq(now, t, *re);
                     out_.push_back(OutgoingPacket{false, std::move(*re)});
                 }
             }
@@ -717,7 +740,17 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
             if (cc_) {
                 cc::TransportFeedback plain;
                 plain.receive_time = now;
-                for (const auto& pk : twcc->packets) plain.packets.push_back({pk.sequence_number, pk.arrival});
+                for (const auto& pk : twcc->packets) {
+                    plain.packets.push_back({pk.sequence_number, pk.arrival});
+                    ++twcc_reported_;
+                    if (!pk.arrival) ++twcc_lost_;
+                }
+                // Loss on the path before any repair, for the FEC level: over >= 200 packets, smoothed.
+                if (twcc_reported_ >= 200) {
+                    const double fraction = static_cast<double>(twcc_lost_) / static_cast<double>(twcc_reported_);
+                    path_loss_ = path_loss_ ? 0.5 * *path_loss_ + 0.5 * fraction : fraction;
+                    twcc_reported_ = twcc_lost_ = 0;
+                }
                 if (auto fb = feedback_adapter_.process_feedback(plain)) handle_cc_update(cc_->on_transport_feedback(*fb));
             }
         } else if (auto* remb = std::get_if<rtcp::Remb>(&p)) {

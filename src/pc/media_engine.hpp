@@ -153,7 +153,9 @@ private:
     };
 
     Receiver* receiver_for(Timestamp now, const rtp::RtpPacketView& view);
-    void deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet, bool retransmitted);
+    /// `count_received_packet`: false for a packet rebuilt from FEC (the receive statistics keep it lost).
+    void deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& view, ByteView packet, bool retransmitted,
+                 bool count_received_packet = true);
     void drain_receiver(Timestamp now, Receiver& r);
     void send_keyframe_request(Receiver& r);
     /// `history`: what a retransmission resends (the packet itself when empty; the plain media packet when the
@@ -161,6 +163,7 @@ private:
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                          uint32_t rtp_timestamp, ByteView history = {});
     void update_protection(Transceiver& t);
+    void restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
     /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
     std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
@@ -200,6 +203,9 @@ private:
     uint16_t transport_seq_ = 1;
     Timestamp next_cc_process_ = Timestamp::plus_infinity();
     std::optional<DataRate> last_target_;
+    // Path loss from transport-wide feedback (before NACK/FEC repair): what the FEC level is chosen from.
+    uint64_t twcc_reported_ = 0, twcc_lost_ = 0;
+    std::optional<double> path_loss_;
     // Transport-wide feedback (receive side): what arrived since the last feedback, sent every 100 ms.
     void send_transport_feedback(Timestamp now);
     std::vector<rtcp::TransportFeedback::Packet> twcc_received_;

@@ -3,6 +3,8 @@
 // keyframe requests travel as PLI; raw RTP/RTCP access for SFU-style users.
 #include "session_peer.hpp"
 
+#include "rtp/rtp_packet.hpp"
+
 #include <doctest/doctest.h>
 
 #include <map>
@@ -185,6 +187,31 @@ TEST_CASE("session media: 10% loss on video is repaired by NACK and RTX") {
     CHECK(rtx_packets > 0);
     CHECK(rtx_packets <= sa.retransmitted_packets_sent);
     CHECK(other == 0);
+
+    // Every retransmission carries a transport-wide sequence number of its own, newer than any media packet that
+    // arrived before it (the link keeps order), not the original's again.
+    const std::string twcc_uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    const size_t at = sdp.find(twcc_uri);
+    REQUIRE(at != std::string::npos);
+    const size_t line = sdp.rfind("a=extmap:", at);
+    const int twcc_id = std::stoi(sdp.substr(line + 9));
+    int newest_media = -1;
+    size_t rtx_checked = 0;
+    for (const auto& e : p.b.events_of<event::RtpPacket>()) {
+        const auto view = rtp::RtpPacketView::parse(e.packet);
+        REQUIRE(view);
+        const auto ext = view->find_extension(static_cast<uint8_t>(twcc_id));
+        REQUIRE(ext);
+        REQUIRE(ext->size() == 2);
+        const int tseq = (*ext)[0] << 8 | (*ext)[1];
+        if (view->payload_type() == 97) {
+            CHECK(tseq > newest_media);
+            ++rtx_checked;
+        } else {
+            newest_media = std::max(newest_media, tseq);
+        }
+    }
+    CHECK(rtx_checked == rtx_packets);
 }
 
 TEST_CASE("session media: 10% loss at 100 ms RTT: ULPFEC in RED repairs what NACK would take a round trip for") {
