@@ -34,6 +34,7 @@
 
 #include "dtls/srtp_session.hpp"
 #include "pc/media_engine.hpp"
+#include "pc/media_fixture.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "sdp/negotiator.hpp"
 
@@ -147,37 +148,10 @@ struct RawSrtp {
     ~RawSrtp() { srtp_dealloc(session); }
 };
 
-// A VP8 sender and its receiver, negotiated by two Negotiators as two Sessions would (video only, sendonly offer).
-struct MediaPair {
-    Random random{11};
-    std::deque<SessionEvent> tx_events, rx_events;
-    std::unique_ptr<pc::MediaEngine> tx, rx;
-
-    explicit MediaPair(bool raw_rx_events = false) {
-        auto transport = [](const std::string& ufrag, uint8_t fill) {
-            sdp::LocalTransport t;
-            t.ice_ufrag = ufrag;
-            t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
-            t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
-            return t;
-        };
-        sdp::Negotiator offerer(random, transport("offr", 0xAA));
-        sdp::Negotiator answerer(random, transport("answ", 0xBB));
-        sdp::TransceiverInit video;
-        video.kind = sdp::MediaKind::Video;
-        video.direction = sdp::Direction::SendOnly;
-        offerer.add_transceiver(video);
-        auto offer = offerer.create_offer();
-        if (!offer) std::abort();
-        auto answer = answerer.answer(*offer);
-        if (!answer) std::abort();
-        auto applied = offerer.apply_answer(answer->description);
-        if (!applied) std::abort();
-        tx = std::make_unique<pc::MediaEngine>(random, tx_events, false);
-        tx->configure(Timestamp::zero(), *applied, offerer.transceivers(), "sender");
-        rx = std::make_unique<pc::MediaEngine>(random, rx_events, raw_rx_events);
-        rx->configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "receiver");
-        if (!tx->send_info(0)) std::abort();
+// A VP8 sender and its receiver, negotiated as two Sessions would (src/pc/media_fixture.hpp).
+struct MediaPair : pc::Vp8EnginePair {
+    explicit MediaPair(bool raw_rx_events = false) : pc::Vp8EnginePair(raw_rx_events) {
+        if (!ok) std::abort();
     }
 };
 

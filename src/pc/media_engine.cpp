@@ -294,19 +294,8 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     s.packets_per_frame = 0.9 * s.packets_per_frame + 0.1 * static_cast<double>(*count);
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
-        rtp::RtpHeader h;
-        h.marker = p.marker;
-        h.payload_type = s.codec.pt;
-        h.sequence_number = s.sequence++;
-        h.timestamp = rtp_timestamp;
-        h.ssrc = s.ssrc;
-        if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
-        const uint16_t tseq = transport_seq_;
-        if (t.twcc_ext && cc_) {
-            const uint8_t seq_bytes[2] = {static_cast<uint8_t>(tseq >> 8), static_cast<uint8_t>(tseq & 0xFF)};
-            h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
-            ++transport_seq_;
-        }
+        std::optional<uint16_t> tseq;
+        const rtp::RtpHeader h = next_header(t, s.codec.pt, rtp_timestamp, p.marker, tseq);
         auto bytes = build_packet(h, p.data);
         if (protect) {
             // FEC protects the packet as it is before RED wrapping; a retransmission resends it that way too.
@@ -317,17 +306,35 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
             rtp::RtpHeader rh = h;
             rh.payload_type = *s.red_pt;
             auto red = build_packet(rh, red_payload_);
-            if (t.twcc_ext && cc_) record_sent(now, tseq, red.size(), t.kind);
+            if (tseq) record_sent(now, *tseq, red.size(), t.kind);
             send_rtp_packet(now, t, std::move(red), p.data.size(), rtp_timestamp, bytes);
             recycle(std::move(bytes));
             continue;
         }
-        if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
+        if (tseq) record_sent(now, *tseq, bytes.size(), t.kind);
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
     if (protect) send_fec(now, t, rtp_timestamp);
     ++t.stats.frames_sent;
     return {};
+}
+
+rtp::RtpHeader MediaEngine::next_header(Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
+                                        std::optional<uint16_t>& transport_seq) {
+    Sender& s = *t.sender;
+    rtp::RtpHeader h;
+    h.marker = marker;
+    h.payload_type = payload_type;
+    h.sequence_number = s.sequence++;
+    h.timestamp = rtp_timestamp;
+    h.ssrc = s.ssrc;
+    if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+    if (t.twcc_ext && cc_) {
+        transport_seq = transport_seq_++;
+        const uint8_t seq_bytes[2] = {static_cast<uint8_t>(*transport_seq >> 8), static_cast<uint8_t>(*transport_seq & 0xFF)};
+        h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
+    }
+    return h;
 }
 
 void MediaEngine::restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet) {
@@ -370,23 +377,13 @@ void MediaEngine::update_protection(Transceiver& t) {
 void MediaEngine::send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp) {
     Sender& s = *t.sender;
     while (auto fec = s.fec->poll_fec_payload()) {
-        rtp::RtpHeader h;
-        h.payload_type = *s.red_pt;
-        h.sequence_number = s.sequence++;
-        h.timestamp = rtp_timestamp;
-        h.ssrc = s.ssrc;
-        if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
-        const uint16_t tseq = transport_seq_;
-        if (t.twcc_ext && cc_) {
-            const uint8_t seq_bytes[2] = {static_cast<uint8_t>(tseq >> 8), static_cast<uint8_t>(tseq & 0xFF)};
-            h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
-            ++transport_seq_;
-        }
+        std::optional<uint16_t> tseq;
+        const rtp::RtpHeader h = next_header(t, *s.red_pt, rtp_timestamp, false, tseq);
         red_payload_.clear();
         red_payload_.push_back(static_cast<uint8_t>(*s.ulpfec_pt & 0x7F));
         red_payload_.insert(red_payload_.end(), fec->begin(), fec->end());
         auto bytes = build_packet(h, red_payload_);
-        if (t.twcc_ext && cc_) record_sent(now, tseq, bytes.size(), t.kind);
+        if (tseq) record_sent(now, *tseq, bytes.size(), t.kind);
         // Not kept for retransmission: a lost FEC packet is not worth a round trip.
         ++s.fec_packets;
         out_.push_back(OutgoingPacket{false, std::move(bytes)});

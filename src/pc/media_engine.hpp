@@ -162,6 +162,10 @@ private:
     /// packet went out wrapped in RED).
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                          uint32_t rtp_timestamp, ByteView history = {});
+    /// The next RTP header of t's sender: its SSRC and sequence number, the mid extension, and a transport-wide
+    /// sequence number (returned in `transport_seq`) when congestion control runs.
+    rtp::RtpHeader next_header(Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
+                               std::optional<uint16_t>& transport_seq);
     void update_protection(Transceiver& t);
     void restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);

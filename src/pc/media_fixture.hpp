@@ -7,8 +7,48 @@
 
 #include <deque>
 #include <memory>
+#include <string>
 
 namespace rtcpp::pc {
+
+/// The ICE credentials and fingerprint of a test side (never checked: no transport runs).
+inline sdp::LocalTransport fixture_transport(const std::string& ufrag, uint8_t fill) {
+    sdp::LocalTransport t;
+    t.ice_ufrag = ufrag;
+    t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
+    t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
+    return t;
+}
+
+/// A VP8 sender engine (transceiver 0) and its receiver, negotiated by two Negotiators as two Sessions would
+/// (video only, sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb).
+/// `ok` is false if the negotiation failed.
+struct Vp8EnginePair {
+    Random random{11};
+    std::deque<SessionEvent> tx_events, rx_events;
+    std::unique_ptr<MediaEngine> tx, rx;
+    bool ok = false;
+
+    explicit Vp8EnginePair(bool raw_rx_events = false) {
+        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+        sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
+        sdp::TransceiverInit video;
+        video.kind = sdp::MediaKind::Video;
+        video.direction = sdp::Direction::SendOnly;
+        offerer.add_transceiver(video);
+        auto offer = offerer.create_offer();
+        if (!offer) return;
+        auto answer = answerer.answer(*offer);
+        if (!answer) return;
+        auto applied = offerer.apply_answer(answer->description);
+        if (!applied) return;
+        tx = std::make_unique<MediaEngine>(random, tx_events, false);
+        tx->configure(Timestamp::zero(), *applied, offerer.transceivers(), "sender");
+        rx = std::make_unique<MediaEngine>(random, rx_events, raw_rx_events);
+        rx->configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "receiver");
+        ok = tx->send_info(0).has_value();
+    }
+};
 
 struct MediaFixture {
     Random random{7};
@@ -17,15 +57,8 @@ struct MediaFixture {
     uint8_t opus_pt = 0, vp8_pt = 0, vp8_rtx_pt = 0, video_red_pt = 0, video_ulpfec_pt = 0;
 
     explicit MediaFixture(bool raw_events = false) {
-        auto transport = [](const std::string& ufrag, uint8_t fill) {
-            sdp::LocalTransport t;
-            t.ice_ufrag = ufrag;
-            t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
-            t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
-            return t;
-        };
-        sdp::Negotiator offerer(random, transport("offr", 0xAA));
-        sdp::Negotiator answerer(random, transport("answ", 0xBB));
+        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+        sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit audio;
         audio.kind = sdp::MediaKind::Audio;
         audio.direction = sdp::Direction::SendOnly;

@@ -5,6 +5,7 @@
 // handed to the application) or per feedback interval (transport-cc, reports).
 #include "dtls/srtp_session.hpp"
 #include "pc/media_engine.hpp"
+#include "pc/media_fixture.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/vp8_payload.hpp"
@@ -64,37 +65,9 @@ using namespace rtcpp;
 
 namespace {
 
-// A VP8 sender and its receiver, negotiated as two Sessions would (video only, with NACK, RTX and transport-cc).
-struct Pair {
-    Random random{11};
-    std::deque<SessionEvent> tx_events, rx_events;
-    std::unique_ptr<pc::MediaEngine> tx, rx;
-    Pair() {
-        auto transport = [](const std::string& ufrag, uint8_t fill) {
-            sdp::LocalTransport t;
-            t.ice_ufrag = ufrag;
-            t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
-            t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
-            return t;
-        };
-        sdp::Negotiator offerer(random, transport("offr", 0xAA));
-        sdp::Negotiator answerer(random, transport("answ", 0xBB));
-        sdp::TransceiverInit video;
-        video.kind = sdp::MediaKind::Video;
-        video.direction = sdp::Direction::SendOnly;
-        offerer.add_transceiver(video);
-        auto offer = offerer.create_offer();
-        REQUIRE(offer);
-        auto answer = answerer.answer(*offer);
-        REQUIRE(answer);
-        auto applied = offerer.apply_answer(answer->description);
-        REQUIRE(applied);
-        tx = std::make_unique<pc::MediaEngine>(random, tx_events, false);
-        tx->configure(Timestamp::zero(), *applied, offerer.transceivers(), "sender");
-        rx = std::make_unique<pc::MediaEngine>(random, rx_events, false);
-        rx->configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "receiver");
-        REQUIRE(tx->send_info(0));
-    }
+// A VP8 sender and its receiver, negotiated as two Sessions would (src/pc/media_fixture.hpp).
+struct Pair : pc::Vp8EnginePair {
+    Pair() { REQUIRE(ok); }
 };
 
 // ~10 kB VP8 frames (10 packets each), a 40 kB keyframe every 90.

@@ -1,6 +1,7 @@
 // The send side's congestion target obeys a REMB cap from the receiver: SFUs (Janus's echotest and videoroom
 // {"bitrate": N}, among others) limit a publisher that way, next to transport-cc feedback.
 #include "pc/media_engine.hpp"
+#include "pc/media_fixture.hpp"
 #include "rtcp/rtcp_compound.hpp"
 
 #include <doctest/doctest.h>
@@ -10,14 +11,6 @@ using namespace rtcpp::pc;
 
 namespace {
 
-sdp::LocalTransport transport(const std::string& ufrag, uint8_t fill) {
-    sdp::LocalTransport t;
-    t.ice_ufrag = ufrag;
-    t.ice_pwd = "pwd-" + ufrag + "-0123456789abcdef";
-    t.fingerprints = {sdp::Fingerprint{sdp::HashAlgorithm::Sha256, std::vector<uint8_t>(32, fill)}};
-    return t;
-}
-
 /// A MediaEngine that sends VP8 (transport-cc and goog-remb negotiated, as with Janus) on transceiver 0.
 struct Sender {
     Random random{11};
@@ -26,8 +19,8 @@ struct Sender {
     uint32_t ssrc = 0;
 
     Sender() {
-        sdp::Negotiator offerer(random, transport("offr", 0xAA));
-        sdp::Negotiator answerer(random, transport("answ", 0xBB));
+        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+        sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit video;
         video.kind = sdp::MediaKind::Video;
         video.direction = sdp::Direction::SendOnly;
