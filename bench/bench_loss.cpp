@@ -3,10 +3,13 @@
 // Gilbert-Elliott loss of 0..30% x RTT 20/100/300 ms x jitter 0/20/50/100 ms (the whole cross product; --quick
 // keeps jitter 0 except for a jitter sweep at 10% loss and 100 ms RTT). Every no-jitter row runs twice: NACK + RTX
 // alone, and hybrid NACK + FlexFEC ("fec": the protection level rtp::choose_protection picks for the loss and RTT).
-// --plots DIR draws rendered share, p95 latency and overhead against loss.
+// Rows without a variant also run an Opus-like audio stream over the same path into the audio jitter buffer (late
+// loss, mean playout delay above the fastest transit, p95 jitter). --plots DIR draws rendered share, p95 latency
+// and overhead against loss.
 #include "bench.hpp"
 #include "png_plot.hpp"
 
+#include "sim/audio_scenarios.hpp"
 #include "sim/loss_scenarios.hpp"
 
 #include <chrono>
@@ -14,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -36,6 +40,7 @@ struct Row {
     int jitter_ms = 0;
     std::string variant;  // "" (NACK+RTX), "fec" (NACK+RTX+FlexFEC), "nonack", "share50"
     LossScenarioResult r;
+    std::optional<AudioScenarioResult> audio;  // the same path for an Opus stream (rows without a variant)
 };
 
 std::string row_name(const Row& w) {
@@ -127,17 +132,18 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
                 for (int loss : losses) {
                     if (bursty && loss == 0) continue;
                     if (quick && jitter != 0 && !(loss == 10 && rtt == 100 && !bursty)) continue;
-                    rows.push_back(Row{bursty, loss, rtt, jitter, "", {}});
+                    rows.push_back(Row{bursty, loss, rtt, jitter, "", {}, {}});
                     if (loss > 0 && (jitter == 0 || (loss == 10 && rtt == 100 && !bursty)))
-                        rows.push_back(Row{bursty, loss, rtt, jitter, "fec", {}});
+                        rows.push_back(Row{bursty, loss, rtt, jitter, "fec", {}, {}});
                 }
     // Baselines at 100 ms RTT, no jitter: no NACK at all, and the library's default retransmission budget (50%).
-    for (int loss : {1, 5, 10, 20, 30}) rows.push_back(Row{false, loss, 100, 0, "nonack", {}});
-    for (int loss : {20, 30}) rows.push_back(Row{false, loss, 100, 0, "share50", {}});
+    for (int loss : {1, 5, 10, 20, 30}) rows.push_back(Row{false, loss, 100, 0, "nonack", {}, {}});
+    for (int loss : {20, 30}) rows.push_back(Row{false, loss, 100, 0, "share50", {}, {}});
 
     rep.note("loss-sweep: VP8-like 1 Mbps 30 fps, keyframe every 3 s, " + std::to_string(duration_s) +
              " s per run, NACK + RTX (retransmissions <= 100% of the media rate unless noted), loss on both paths");
-    rep.note("  loss      RTT  jitter variant | rendered%   p50 ms   p95 ms   max ms | rtx ovh% fec ovh% fec rec  NACKs PLIs  late");
+    rep.note("  loss      RTT  jitter variant | rendered%   p50 ms   p95 ms   max ms | rtx ovh% fec ovh% fec rec  NACKs PLIs  late"
+             " | audio late% delay ms p95 jit");
     const std::clock_t c0 = std::clock();
     double sim_s = 0;
     for (auto& w : rows) {
@@ -153,12 +159,29 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
         if (w.variant == "fec") c.fec = true;
         w.r = run_loss_scenario(c);
         sim_s += c.duration.seconds_f();
+        if (w.variant.empty()) {
+            // Audio on the same path (one direction): its jitter buffer's late loss and playout delay.
+            AudioScenarioConfig a;
+            a.one_way = c.rtt / 2;
+            a.jitter = c.jitter;
+            a.loss = c.loss;
+            a.bursty = c.bursty;
+            a.mean_burst = c.mean_burst;
+            a.frames = static_cast<size_t>(c.duration.ms() / 20);
+            a.seed = seed;
+            w.audio = run_audio_scenario(a);
+            sim_s += c.duration.seconds_f();
+        }
         const std::string n = row_name(w);
         rep.figure(n + ".rendered", w.r.rendered_share * 100, "%");
         rep.figure(n + ".latency_p50", w.r.latency_p50.ms_f(), "ms");
         rep.figure(n + ".latency_p95", w.r.latency_p95.ms_f(), "ms");
         rep.figure(n + ".rtx_overhead", w.r.retransmit_overhead * 100, "%");
         if (w.variant == "fec") rep.figure(n + ".fec_overhead", w.r.fec_overhead * 100, "%");
+        if (w.audio) {
+            rep.figure(n + ".audio_late_loss", w.audio->late_loss * 100, "%");
+            rep.figure(n + ".audio_delay_mean", w.audio->mean_delay_ms, "ms");
+        }
         char line[240];
         std::snprintf(line, sizeof line,
                       "  %-6s%3d%% %4d %6d %-8s| %8.2f %8.1f %8.1f %8.1f | %8.1f %8.1f %7llu %6llu %4llu %5llu",
@@ -169,7 +192,14 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
                       static_cast<unsigned long long>(w.r.nack_packets),
                       static_cast<unsigned long long>(w.r.keyframe_requests),
                       static_cast<unsigned long long>(w.r.frames_late));
-        rep.note(line);
+        std::string text = line;
+        if (w.audio) {
+            char audio[80];
+            std::snprintf(audio, sizeof audio, " | %10.2f %8.1f %7.1f", w.audio->late_loss * 100, w.audio->mean_delay_ms,
+                          w.audio->p95_jitter_ms);
+            text += audio;
+        }
+        rep.note(text);
     }
     const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
     rep.figure("loss_sweep.cpu_per_sim_minute", cpu / sim_s * 60.0, "s");
