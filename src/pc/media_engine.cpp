@@ -116,6 +116,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             for (const auto& fb : c.feedback) {
                 if (fb.type == "nack" && fb.subtype.empty()) k.nack = true;
                 if (fb.type == "nack" && fb.subtype == "pli") k.pli = true;
+                if (fb.type == "goog-remb") k.remb = true;
             }
             t.codecs.push_back(std::move(k));
         }
@@ -177,7 +178,10 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
     }
     if (!next_report_.is_finite()) schedule_report(now);
     bool congestion_controlled = false;
-    for (const auto& t : transceivers_) congestion_controlled |= t.sending && t.twcc_ext != 0;
+    // Transport-wide feedback drives GCC; a peer that only does REMB (goog-remb, no transport-cc) still gets a
+    // target: its receiver-side estimate, through the same controller.
+    for (const auto& t : transceivers_)
+        congestion_controlled |= t.sending && (t.twcc_ext != 0 || (t.sender && t.sender->codec.remb));
     if (congestion_controlled && !cc_) {
         cc::GoogCcNetworkController::Config cc_config;
         cc_config.constraints.at_time = now;

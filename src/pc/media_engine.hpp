@@ -87,6 +87,7 @@ private:
         std::optional<uint8_t> rtx_pt;
         bool nack = false;
         bool pli = false;
+        bool remb = false;  ///< goog-remb: the receiver sends its estimate as REMB
         std::string fmtp;
         std::optional<uint16_t> channels;
     };

@@ -18,12 +18,17 @@ struct Sender {
     std::unique_ptr<MediaEngine> engine;
     uint32_t ssrc = 0;
 
-    Sender() {
+    /// `transport_cc`: false negotiates goog-remb alone (the extension left out of the offer).
+    explicit Sender(bool transport_cc = true) {
         sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
         sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit video;
         video.kind = sdp::MediaKind::Video;
         video.direction = sdp::Direction::SendOnly;
+        if (!transport_cc) {
+            for (const auto& uri : sdp::default_config().video_extensions)
+                if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
+        }
         offerer.add_transceiver(video);
         auto offer = offerer.create_offer();
         REQUIRE(offer);
@@ -102,4 +107,21 @@ TEST_CASE("media engine: a malformed REMB is dropped without touching the target
     bytes[12] = 'X';
     s.engine->handle_rtcp(Timestamp::millis(200), bytes);
     CHECK(s.engine->target_rate() == before);
+}
+
+TEST_CASE("media engine: a peer with goog-remb but no transport-cc still sets the target, by REMB") {
+    Sender s(false);
+    s.send_frames(Timestamp::zero(), 10);
+    REQUIRE(s.ssrc != 0);
+    REQUIRE(s.engine->target_rate());  // a controller runs without transport-wide feedback
+    s.engine->handle_rtcp(Timestamp::millis(400), remb(s.ssrc, DataRate::kbps(700)));
+    s.engine->handle_timeout(Timestamp::millis(400));
+    REQUIRE(s.engine->target_rate());
+    CHECK(*s.engine->target_rate() == DataRate::kbps(700));
+    s.engine->handle_rtcp(Timestamp::millis(1400), remb(s.ssrc, DataRate::kbps(250)));
+    s.engine->handle_timeout(Timestamp::millis(1400));
+    CHECK(*s.engine->target_rate() <= DataRate::kbps(250));
+    const auto event = s.last_target_event();
+    REQUIRE(event);
+    CHECK(*event <= DataRate::kbps(250));
 }
