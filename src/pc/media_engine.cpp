@@ -26,6 +26,7 @@ constexpr size_t kMaxPayload = 1100;
 constexpr std::string_view kMidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr std::string_view kRidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 constexpr std::string_view kRepairedRidUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+constexpr std::string_view kAbsSendTimeUri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 constexpr std::string_view kTransportCcUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 // What a packet costs on the wire besides its RTP bytes: SRTP tag (16), UDP (8), IPv4 (20).
 constexpr size_t kPacketOverhead = 44;
@@ -121,13 +122,14 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             t.codecs.push_back(std::move(k));
         }
         t.remote_ssrcs = nm.remote_ssrcs;
-        t.mid_ext = t.rid_ext = t.rrid_ext = t.twcc_ext = 0;
+        t.mid_ext = t.rid_ext = t.rrid_ext = t.twcc_ext = t.abs_send_time_ext = 0;
         for (const auto& e : nm.extensions) {
             if (e.id == 0 || e.id > 255) continue;
             if (e.uri == kMidUri) t.mid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kRidUri) t.rid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kRepairedRidUri) t.rrid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kTransportCcUri) t.twcc_ext = static_cast<uint8_t>(e.id);
+            if (e.uri == kAbsSendTimeUri) t.abs_send_time_ext = static_cast<uint8_t>(e.id);
         }
         const Codec* send_codec = nullptr;
         for (const auto& c : t.codecs)
@@ -299,7 +301,7 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
         std::optional<uint16_t> tseq;
-        const rtp::RtpHeader h = next_header(t, s.codec.pt, rtp_timestamp, p.marker, tseq);
+        const rtp::RtpHeader h = next_header(now, t, s.codec.pt, rtp_timestamp, p.marker, tseq);
         auto bytes = build_packet(h, p.data);
         if (protect) {
             // FEC protects the packet as it is before RED wrapping; a retransmission resends it that way too.
@@ -323,7 +325,8 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     return {};
 }
 
-rtp::RtpHeader MediaEngine::next_header(Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
+rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp,
+                                        bool marker,
                                         std::optional<uint16_t>& transport_seq) {
     Sender& s = *t.sender;
     rtp::RtpHeader h;
@@ -333,6 +336,12 @@ rtp::RtpHeader MediaEngine::next_header(Transceiver& t, uint8_t payload_type, ui
     h.timestamp = rtp_timestamp;
     h.ssrc = s.ssrc;
     if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+    if (t.abs_send_time_ext && !t.twcc_ext) {
+        // For a receiver that estimates by itself (REMB): our send time, 6.18 fixed-point seconds, 24 bits.
+        const auto ast = static_cast<uint32_t>(((now - Timestamp::zero()).us() * (1 << 18) / 1000000) & 0xFFFFFF);
+        const uint8_t b[3] = {static_cast<uint8_t>(ast >> 16), static_cast<uint8_t>(ast >> 8), static_cast<uint8_t>(ast)};
+        h.extensions.set(t.abs_send_time_ext, ByteView(b, 3));
+    }
     if (t.twcc_ext && cc_) {
         transport_seq = transport_seq_++;
         const uint8_t seq_bytes[2] = {static_cast<uint8_t>(*transport_seq >> 8), static_cast<uint8_t>(*transport_seq & 0xFF)};
@@ -382,7 +391,7 @@ void MediaEngine::send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp
     Sender& s = *t.sender;
     while (auto fec = s.fec->poll_fec_payload()) {
         std::optional<uint16_t> tseq;
-        const rtp::RtpHeader h = next_header(t, *s.red_pt, rtp_timestamp, false, tseq);
+        const rtp::RtpHeader h = next_header(now, t, *s.red_pt, rtp_timestamp, false, tseq);
         red_payload_.clear();
         red_payload_.push_back(static_cast<uint8_t>(*s.ulpfec_pt & 0x7F));
         red_payload_.insert(red_payload_.end(), fec->begin(), fec->end());
@@ -525,6 +534,15 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
             if (!twcc_media_ssrc_) twcc_media_ssrc_ = view->ssrc();
             if (!next_twcc_feedback_.is_finite()) next_twcc_feedback_ = now + kFeedbackInterval;
             if (twcc_received_.size() >= 500) send_transport_feedback(now);
+        }
+    }
+    if (!t.twcc_ext && t.abs_send_time_ext && t.receiving &&
+        std::any_of(t.codecs.begin(), t.codecs.end(), [](const Codec& c) { return c.remb; })) {
+        // The sender wants our estimate as REMB (goog-remb without transport-cc): estimate from abs-send-time.
+        if (auto ext = view->find_extension(t.abs_send_time_ext); ext && ext->size() == 3) {
+            if (!remote_estimator_) remote_estimator_ = std::make_unique<cc::RemoteEstimator>();
+            remote_estimator_->on_packet(now, static_cast<uint32_t>((*ext)[0] << 16 | (*ext)[1] << 8 | (*ext)[2]),
+                                         packet.size() + kPacketOverhead);
         }
     }
     if (!r->rtx) {
@@ -700,6 +718,17 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
                 // Loss for the FEC level: smoothed over reports (~1 s apart), so one bad second is not a trend.
                 t.sender->loss = 0.6 * t.sender->loss + 0.4 * (b.fraction_lost / 256.0);
+                if (cc_ && !t.twcc_ext) {
+                    // Without transport-wide feedback the loss-based estimate learns the loss from the reports.
+                    Sender& snd = *t.sender;
+                    if (snd.last_block) {
+                        const int64_t expected = static_cast<int64_t>(b.extended_highest_sequence) -
+                                                 static_cast<int64_t>(snd.last_block->extended_highest_sequence);
+                        const int64_t lost = static_cast<int64_t>(b.cumulative_lost) - snd.last_block->cumulative_lost;
+                        if (expected > 0) handle_cc_update(cc_->on_loss_report(now, std::clamp<int64_t>(lost, 0, expected), expected));
+                    }
+                    snd.last_block = b;
+                }
                 if (auto rtt = t.sender->stats->handle_report_block(now, b)) {
                     t.rtt = *rtt;
                     t.send_counters.total_rtt += *rtt;
@@ -826,6 +855,21 @@ void MediaEngine::handle_timeout(Timestamp now) {
         handle_cc_update(cc_->on_process_interval(now));
         next_cc_process_ = now + cc::GoogCcNetworkController::kProcessInterval;
     }
+    if (remote_estimator_) {
+        remote_estimator_->handle_timeout(now);
+        while (auto rate = remote_estimator_->poll_remb()) send_remb(*rate);
+    }
+}
+
+void MediaEngine::send_remb(DataRate rate) {
+    rtcp::Remb remb;
+    remb.sender_ssrc = local_ssrc();
+    remb.bitrate = rate;
+    for (const auto& [ssrc, r] : receivers_)
+        if (!r->rtx && remb.ssrcs.size() < 16) remb.ssrcs.push_back(ssrc);
+    const std::vector<rtcp::RtcpPacket> packets{std::move(remb)};
+    out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+    ++rembs_sent_;
 }
 
 std::optional<OutgoingPacket> MediaEngine::poll_packet() {
@@ -837,6 +881,7 @@ std::optional<OutgoingPacket> MediaEngine::poll_packet() {
 
 Timestamp MediaEngine::poll_timeout() const {
     Timestamp t = std::min({next_report_, next_twcc_feedback_, next_cc_process_});
+    if (remote_estimator_) t = std::min(t, remote_estimator_->poll_timeout());
     for (const auto& [ssrc, r] : receivers_) {
         if (r->frames) t = std::min(t, r->frames->poll_timeout());
         if (r->nack) t = std::min(t, r->nack->poll_timeout());

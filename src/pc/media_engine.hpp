@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cc/goog_cc_network_controller.hpp"
+#include "cc/remote_estimator.hpp"
 #include "cc/transport_feedback_adapter.hpp"
 #include "rtcp/receive_statistics.hpp"
 #include "rtcp/transport_feedback.hpp"
@@ -105,6 +106,7 @@ private:
         double loss = 0;                             ///< smoothed fraction lost from the peer's reports
         double packets_per_frame = 4;                ///< smoothed, for the FEC group size
         uint64_t fec_packets = 0;
+        std::optional<rtcp::ReportBlock> last_block;  ///< the peer's previous report on this stream (loss deltas)
     };
     struct Receiver;
     struct Transceiver {
@@ -116,7 +118,7 @@ private:
         std::optional<Sender> sender;
         std::vector<Codec> codecs; ///< what we may receive
         std::vector<uint32_t> remote_ssrcs;
-        uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0;
+        uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0, abs_send_time_ext = 0;
         RtpStats stats;
         std::optional<TimeDelta> rtt;
         /// For W3C stats, beyond RtpStats (plain counters: nothing allocates per packet).
@@ -164,9 +166,9 @@ private:
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                          uint32_t rtp_timestamp, ByteView history = {});
     /// The next RTP header of t's sender: its SSRC and sequence number, the mid extension, and a transport-wide
-    /// sequence number (returned in `transport_seq`) when congestion control runs.
-    rtp::RtpHeader next_header(Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
-                               std::optional<uint16_t>& transport_seq);
+    /// sequence number (returned in `transport_seq`) when congestion control runs, or abs-send-time without it.
+    rtp::RtpHeader next_header(Timestamp now, Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp,
+                               bool marker, std::optional<uint16_t>& transport_seq);
     void update_protection(Transceiver& t);
     void restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
@@ -218,6 +220,10 @@ private:
     uint8_t twcc_count_ = 0;
     uint32_t twcc_media_ssrc_ = 0;
     std::vector<size_t> newly_receiving_;
+    // Receive side for peers that want REMB instead of transport-wide feedback.
+    void send_remb(DataRate rate);
+    std::unique_ptr<cc::RemoteEstimator> remote_estimator_;
+    uint64_t rembs_sent_ = 0;
     static constexpr size_t kMaxReceivers = 64; // incoming SSRCs tracked (bounded against SSRC floods)
 };
 

@@ -125,3 +125,69 @@ TEST_CASE("media engine: a peer with goog-remb but no transport-cc still sets th
     REQUIRE(event);
     CHECK(*event <= DataRate::kbps(250));
 }
+
+TEST_CASE("media engines without transport-cc: the receiver's REMB (from abs-send-time) sets the sender's target") {
+    // Sender and receiver negotiated goog-remb and abs-send-time, no transport-cc. The sender's encoder follows
+    // the target; its packets cross a 1 Mbps FIFO bottleneck (20 ms base delay); the receiver's RTCP comes back.
+    Random random{21};
+    std::deque<SessionEvent> tx_events, rx_events;
+    sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+    sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
+    sdp::TransceiverInit video;
+    video.kind = sdp::MediaKind::Video;
+    video.direction = sdp::Direction::SendOnly;
+    for (const auto& uri : sdp::default_config().video_extensions)
+        if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
+    offerer.add_transceiver(video);
+    auto offer = offerer.create_offer();
+    REQUIRE(offer);
+    auto answer = answerer.answer(*offer);
+    REQUIRE(answer);
+    auto negotiated = offerer.apply_answer(answer->description);
+    REQUIRE(negotiated);
+    MediaEngine tx(random, tx_events, false), rx(random, rx_events, false);
+    tx.configure(Timestamp::zero(), *negotiated, offerer.transceivers(), "tx");
+    rx.configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "rx");
+
+    const DataRate capacity = DataRate::kbps(1000);
+    std::deque<std::pair<Timestamp, std::vector<uint8_t>>> to_rx, to_tx;
+    Timestamp link_free = Timestamp::zero();
+    size_t rembs = 0;
+    std::vector<DataRate> late_targets;
+    for (int frame = 0; frame < 30 * 25; ++frame) {
+        const Timestamp now = Timestamp::millis(frame * 100 / 3);
+        // Deliver what has arrived by now, both ways.
+        while (!to_rx.empty() && to_rx.front().first <= now) {
+            rx.handle_rtp(to_rx.front().first, to_rx.front().second);
+            to_rx.pop_front();
+        }
+        while (!to_tx.empty() && to_tx.front().first <= now) {
+            ByteView b = to_tx.front().second;
+            if (b.size() > 1 && b[1] == 206 && (b[0] & 0x1F) == 15) ++rembs;  // PSFB AFB: REMB
+            tx.handle_rtcp(to_tx.front().first, b);
+            to_tx.pop_front();
+        }
+        rx.handle_timeout(now);
+        tx.handle_timeout(now);
+        const DataRate target = tx.target_rate().value_or(DataRate::kbps(300));
+        if (frame >= 30 * 20) late_targets.push_back(target);
+        std::vector<uint8_t> payload(static_cast<size_t>(std::max<int64_t>(200, target.bps() / 8 / 30)), 0x42);
+        payload[0] = frame % 90 == 0 ? 0x10 : 0x11;
+        REQUIRE(tx.send_frame(now, 0, payload, static_cast<uint32_t>(frame * 3000)));
+        while (auto p = tx.poll_packet()) {
+            if (p->rtcp) continue;
+            const TimeDelta service = TimeDelta::micros(static_cast<int64_t>(p->bytes.size() + 44) * 8 * 1000000 / capacity.bps());
+            link_free = std::max(link_free, now) + service;
+            to_rx.emplace_back(link_free + TimeDelta::millis(20), std::move(p->bytes));
+        }
+        while (auto p = rx.poll_packet())
+            if (p->rtcp) to_tx.emplace_back(now + TimeDelta::millis(20), std::move(p->bytes));
+    }
+    std::sort(late_targets.begin(), late_targets.end());
+    const DataRate median = late_targets[late_targets.size() / 2];
+    MESSAGE(rembs << " REMBs; target over the last 5 s: median " << median.kbps() << " kbps (min "
+                  << late_targets.front().kbps() << ", max " << late_targets.back().kbps() << ")");
+    CHECK(rembs >= 15);
+    CHECK(median >= DataRate::kbps(600));   // found most of the path...
+    CHECK(median <= DataRate::kbps(1150));  // ...without living above it
+}
