@@ -21,20 +21,25 @@ inline sdp::LocalTransport fixture_transport(const std::string& ufrag, uint8_t f
 }
 
 /// A VP8 sender engine (transceiver 0) and its receiver, negotiated by two Negotiators as two Sessions would
-/// (video only, sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb).
-/// `ok` is false if the negotiation failed.
+/// (video only, sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb;
+/// `transport_cc` false leaves that extension out, as peers that only do REMB do). `ok` is false if the
+/// negotiation failed.
 struct Vp8EnginePair {
     Random random{11};
     std::deque<SessionEvent> tx_events, rx_events;
     std::unique_ptr<MediaEngine> tx, rx;
     bool ok = false;
 
-    explicit Vp8EnginePair(bool raw_rx_events = false) {
+    explicit Vp8EnginePair(bool raw_rx_events = false, bool transport_cc = true) {
         sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
         sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit video;
         video.kind = sdp::MediaKind::Video;
         video.direction = sdp::Direction::SendOnly;
+        if (!transport_cc) {
+            for (const auto& uri : sdp::default_config().video_extensions)
+                if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
+        }
         offerer.add_transceiver(video);
         auto offer = offerer.create_offer();
         if (!offer) return;

@@ -13,31 +13,14 @@ namespace {
 
 /// A MediaEngine that sends VP8 (transport-cc and goog-remb negotiated, as with Janus) on transceiver 0.
 struct Sender {
-    Random random{11};
-    std::deque<SessionEvent> events;
-    std::unique_ptr<MediaEngine> engine;
+    Vp8EnginePair pair;
+    std::unique_ptr<MediaEngine>& engine;
+    std::deque<SessionEvent>& events;
     uint32_t ssrc = 0;
 
     /// `transport_cc`: false negotiates goog-remb alone (the extension left out of the offer).
-    explicit Sender(bool transport_cc = true) {
-        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
-        sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
-        sdp::TransceiverInit video;
-        video.kind = sdp::MediaKind::Video;
-        video.direction = sdp::Direction::SendOnly;
-        if (!transport_cc) {
-            for (const auto& uri : sdp::default_config().video_extensions)
-                if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
-        }
-        offerer.add_transceiver(video);
-        auto offer = offerer.create_offer();
-        REQUIRE(offer);
-        auto answer = answerer.answer(*offer);
-        REQUIRE(answer);
-        auto negotiated = offerer.apply_answer(answer->description);
-        REQUIRE(negotiated);
-        engine = std::make_unique<MediaEngine>(random, events, false);
-        engine->configure(Timestamp::zero(), *negotiated, offerer.transceivers(), "remb-test");
+    explicit Sender(bool transport_cc = true) : pair(false, transport_cc), engine(pair.tx), events(pair.tx_events) {
+        REQUIRE(pair.ok);
     }
 
     /// Sends a few VP8 frames and learns our SSRC from the packets.
@@ -129,25 +112,10 @@ TEST_CASE("media engine: a peer with goog-remb but no transport-cc still sets th
 TEST_CASE("media engines without transport-cc: the receiver's REMB (from abs-send-time) sets the sender's target") {
     // Sender and receiver negotiated goog-remb and abs-send-time, no transport-cc. The sender's encoder follows
     // the target; its packets cross a 1 Mbps FIFO bottleneck (20 ms base delay); the receiver's RTCP comes back.
-    Random random{21};
-    std::deque<SessionEvent> tx_events, rx_events;
-    sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
-    sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
-    sdp::TransceiverInit video;
-    video.kind = sdp::MediaKind::Video;
-    video.direction = sdp::Direction::SendOnly;
-    for (const auto& uri : sdp::default_config().video_extensions)
-        if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
-    offerer.add_transceiver(video);
-    auto offer = offerer.create_offer();
-    REQUIRE(offer);
-    auto answer = answerer.answer(*offer);
-    REQUIRE(answer);
-    auto negotiated = offerer.apply_answer(answer->description);
-    REQUIRE(negotiated);
-    MediaEngine tx(random, tx_events, false), rx(random, rx_events, false);
-    tx.configure(Timestamp::zero(), *negotiated, offerer.transceivers(), "tx");
-    rx.configure(Timestamp::zero(), answer->negotiated, answerer.transceivers(), "rx");
+    Vp8EnginePair pair(false, false);
+    REQUIRE(pair.ok);
+    MediaEngine& tx = *pair.tx;
+    MediaEngine& rx = *pair.rx;
 
     const DataRate capacity = DataRate::kbps(1000);
     std::deque<std::pair<Timestamp, std::vector<uint8_t>>> to_rx, to_tx;
