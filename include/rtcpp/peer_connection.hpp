@@ -82,6 +82,8 @@ public:
     Result<TransceiverId> add_transceiver(MediaKind kind, const TransceiverInit& init = {});
     std::vector<TransceiverInfo> transceivers() const;
     Result<void> set_transceiver_direction(TransceiverId id, RtpDirection direction);
+    Result<TransceiverId> add_track(const MediaTrack& track, const std::string& stream_id = {});
+    Result<void> replace_track(TransceiverId id, const std::optional<MediaTrack>& track);
     Result<void> send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp);
     Result<void> send_rtp(TransceiverId id, std::span<const uint8_t> packet);
     Result<void> send_rtcp(std::span<const uint8_t> packet);

@@ -115,6 +115,16 @@ struct TransceiverInfo {
     uint32_t clock_rate = 0;
     /// The remote's msid stream ids for what we receive.
     std::vector<std::string> remote_stream_ids;
+    /// The track attached with add_track / replace_track, if any. A transceiver made by add_transceiver has an
+    /// unnamed source (send_frame works) until replace_track(id, std::nullopt) detaches it.
+    std::optional<std::string> track_id;
+    bool has_source = true;
+};
+
+/// W3C MediaStreamTrack as the wire sees it: the application encodes, so a track is a kind and an id.
+struct MediaTrack {
+    MediaKind kind = MediaKind::Audio;
+    std::string id;
 };
 
 /// Per transceiver (W3C outbound-rtp / inbound-rtp, condensed).
@@ -342,6 +352,14 @@ public:
     std::optional<TransceiverInfo> transceiver_info(TransceiverId id) const;
     /// W3C direction setter (e.g. to send on a transceiver the remote's offer created): renegotiate after it.
     Result<void> set_transceiver_direction(TransceiverId id, RtpDirection direction);
+    /// W3C addTrack: reuses a transceiver of the track's kind that the remote's offer created and that has never
+    /// sent and has no track (recvonly becomes sendrecv, inactive becomes sendonly), else adds a sendrecv one.
+    /// `stream_id` goes into a=msid (generated when empty). NegotiationNeeded follows.
+    Result<TransceiverId> add_track(const MediaTrack& track, const std::string& stream_id = {});
+    /// W3C replaceTrack, without renegotiation: std::nullopt detaches the source (nothing is sent, send_frame fails
+    /// with InvalidStateError, RTCP goes on); a new track asks the application for a keyframe (KeyframeRequest)
+    /// so the receiver can decode the new source at once. The kind must match.
+    Result<void> replace_track(TransceiverId id, const std::optional<MediaTrack>& track);
     /// Packetizes one encoded frame (an Opus packet, a VP8/VP9/AV1 frame, an H.264 access unit in Annex B) with the
     /// negotiated codec and sends it over SRTP. `rtp_timestamp` is in the codec's clock (48 kHz Opus, 90 kHz video).
     /// Fails before the connection is up or if the transceiver does not send.

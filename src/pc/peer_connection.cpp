@@ -532,6 +532,24 @@ Result<void> PeerConnection::set_transceiver_direction(TransceiverId id, RtpDire
     });
 }
 
+Result<TransceiverId> PeerConnection::add_track(const MediaTrack& track, const std::string& stream_id) {
+    return impl_->call([&]() -> Result<TransceiverId> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->add_track(track, stream_id);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::replace_track(TransceiverId id, const std::optional<MediaTrack>& track) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->replace_track(id, track);
+        impl_->after_command();
+        return r;
+    });
+}
+
 Result<void> PeerConnection::send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp) {
     return impl_->call([&]() -> Result<void> {
         RTCPP_PC_SESSION_OR_FAIL(impl_);

@@ -197,6 +197,8 @@ struct Session::Impl {
     std::unique_ptr<pc::MediaEngine> media;
     std::string cname;
     std::vector<uint8_t> media_buffer; // SRTP works in place: received and sent packets are copied here
+    /// Tracks attached by add_track / replace_track (nullopt: detached); absent: the transceiver's unnamed source.
+    std::map<TransceiverId, std::optional<MediaTrack>> tracks;
     bool dtls_started = false;
     bool dtls_connected = false;
     bool dtls_failed = false;
@@ -963,6 +965,10 @@ struct Session::Impl {
                 if (m.transceiver == index)
                     for (const auto& msid : m.remote_msids) info.remote_stream_ids.push_back(msid.stream_id);
         }
+        if (auto it = tracks.find(info.id); it != tracks.end()) {
+            info.has_source = it->second.has_value();
+            if (it->second) info.track_id = it->second->id;
+        }
         return info;
     }
 
@@ -1400,10 +1406,56 @@ Result<void> Session::set_transceiver_direction(TransceiverId id, RtpDirection d
     return {};
 }
 
+Result<TransceiverId> Session::add_track(const MediaTrack& track, const std::string& stream_id) {
+    auto& m = *impl_;
+    if (m.closed) return state_error("the session is closed");
+    for (const auto& [id, attached] : m.tracks)
+        if (attached && attached->id == track.id && !track.id.empty())
+            return make_error(ErrorCategory::InvalidAccessError, "pc", "the track is already attached to a transceiver");
+    // W3C addTrack step 7: a transceiver the remote offered, never used to send, without a track.
+    for (const auto& info : transceivers()) {
+        if (info.kind != track.kind || !info.created_by_remote || m.tracks.count(info.id)) continue;
+        const bool sends = info.direction == RtpDirection::SendRecv || info.direction == RtpDirection::SendOnly;
+        const bool sent = info.current_direction && (*info.current_direction == RtpDirection::SendRecv ||
+                                                     *info.current_direction == RtpDirection::SendOnly);
+        if (sends || sent || m.negotiator->transceivers().at(info.id - 1).stopped) continue;
+        if (!stream_id.empty())
+            if (auto r = m.negotiator->set_stream_id(info.id - 1, stream_id); !r) return r.error();
+        auto r = set_transceiver_direction(
+            info.id, info.direction == RtpDirection::RecvOnly ? RtpDirection::SendRecv : RtpDirection::SendOnly);
+        if (!r) return r.error();
+        m.tracks[info.id] = track;
+        return info.id;
+    }
+    TransceiverInit init;
+    init.stream_id = stream_id;
+    auto id = add_transceiver(track.kind, init);
+    if (!id) return id;
+    m.tracks[*id] = track;
+    return id;
+}
+
+Result<void> Session::replace_track(TransceiverId id, const std::optional<MediaTrack>& track) {
+    auto& m = *impl_;
+    const auto info = transceiver_info(id);
+    if (!info) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    if (m.negotiator->transceivers().at(id - 1).stopped) return state_error("the transceiver is stopped");
+    if (track && track->kind != info->kind)
+        return make_error(ErrorCategory::TypeError, "pc", "the track's kind differs from the transceiver's");
+    const bool had_source = info->has_source;
+    m.tracks[id] = track;
+    // A new source starts mid-stream for the receiver: its encoder must begin with a keyframe.
+    if (track && had_source && info->track_id != track->id) m.emit(event::KeyframeRequest{id});
+    if (track && !had_source) m.emit(event::KeyframeRequest{id});
+    return {};
+}
+
 Result<void> Session::send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp) {
     auto& m = *impl_;
     if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
     if (!m.srtp) return state_error("media is not connected yet");
+    if (auto it = m.tracks.find(id); it != m.tracks.end() && !it->second)
+        return state_error("no track: replace_track(id, std::nullopt) detached the source");
     auto r = m.media->send_frame(m.now, id - 1, frame, rtp_timestamp);
     if (!r) return r;
     m.process();

@@ -176,6 +176,14 @@ Result<void> Negotiator::set_direction(size_t index, Direction d) {
     return {};
 }
 
+Result<void> Negotiator::set_stream_id(size_t index, std::string stream_id) {
+    if (index >= transceivers_.size()) return access_error("no transceiver " + std::to_string(index));
+    if (stream_id.empty() || stream_id.find_first_of(" \t\r\n") != std::string::npos)
+        return make_error(ErrorCategory::SyntaxError, "sdp", "an msid stream id is one non-empty token");
+    transceivers_[index].init.stream_id = std::move(stream_id);
+    return {};
+}
+
 std::string Negotiator::next_mid() {
     // Mids are never reused within a session: a recycled m-line gets a fresh one.
     auto used = [&](const std::string& m) {

@@ -160,6 +160,8 @@ public:
     size_t add_transceiver(TransceiverInit init);
     Result<void> stop_transceiver(size_t index);
     Result<void> set_direction(size_t index, Direction d);
+    /// The msid stream id written for what this transceiver sends (from the next offer or answer on).
+    Result<void> set_stream_id(size_t index, std::string stream_id);
     /// Whether offers carry a data channel m-line (once negotiated it stays, as JSEP requires).
     void set_data_channel(bool wanted) { want_data_ = want_data_ || wanted; }
     /// New ICE credentials or candidates; changed credentials make the next offer an ICE restart.

@@ -341,3 +341,81 @@ TEST_CASE("session media: GCC over transport-wide feedback settles the target ne
     REQUIRE(st.available_outgoing_bitrate);
     CHECK(st.available_outgoing_bitrate->kbps() == target.kbps());
 }
+
+TEST_CASE("session media: add_track takes the transceiver a remote offer made; replace_track detaches and swaps sources") {
+    sim::LinkConfig link;
+    link.delay = TimeDelta::millis(20);
+    MediaPair p(link);
+    REQUIRE(p.a.session->add_transceiver(MediaKind::Video, {.direction = RtpDirection::SendRecv}));
+    negotiate(p.a, p.b);  // b only receives: its transceiver came from a's offer
+    REQUIRE(p.run_until([&] { return p.a.session->connection_state() == PeerConnectionState::Connected &&
+                                     p.b.session->connection_state() == PeerConnectionState::Connected; }));
+    REQUIRE(p.b.session->transceivers().size() == 1);
+    CHECK(p.b.session->transceivers()[0].created_by_remote);
+    CHECK(p.b.session->transceivers()[0].direction == RtpDirection::RecvOnly);
+
+    // W3C addTrack: the offered transceiver is taken (it never sent, has no track), not a new m-line.
+    const auto id = p.b.session->add_track({MediaKind::Video, "camera"}, "cam-stream");
+    REQUIRE(id);
+    CHECK(*id == p.b.session->transceivers()[0].id);
+    CHECK(p.b.session->transceivers().size() == 1);
+    CHECK(p.b.session->transceiver_info(*id)->direction == RtpDirection::SendRecv);
+    CHECK(p.b.session->transceiver_info(*id)->track_id == std::optional<std::string>("camera"));
+    p.b.drain_events();
+    CHECK(p.b.has<event::NegotiationNeeded>());
+    // The same track twice is refused (W3C InvalidAccessError).
+    CHECK(!p.b.session->add_track({MediaKind::Video, "camera"}));
+    negotiate(p.b, p.a);
+    CHECK(p.b.session->local_description()->sdp.find("a=msid:cam-stream ") != std::string::npos);
+    CHECK(p.b.session->transceiver_info(*id)->current_direction == RtpDirection::SendRecv);
+
+    auto frames_at_a = [&] { return p.a.events_of<event::MediaFrame>().size(); };
+    int n = 0;
+    auto send_for = [&](TimeDelta d) {
+        size_t refused = 0;
+        for (int i = 0; i < d.ms() / 33; ++i, ++n) {
+            if (!p.b.session->send_frame(*id, vp8_frame(n, i == 0), static_cast<uint32_t>(n * 3000))) ++refused;
+            p.run_for(TimeDelta::millis(33));
+        }
+        return refused;
+    };
+    CHECK(send_for(TimeDelta::seconds(1)) == 0);
+    p.run_for(TimeDelta::millis(200));
+    const size_t first = frames_at_a();
+    CHECK(first >= 28);
+
+    // Detached: nothing can be sent, nothing arrives, and the transceiver stays negotiated.
+    REQUIRE(p.b.session->replace_track(*id, std::nullopt));
+    CHECK(!p.b.session->transceiver_info(*id)->has_source);
+    auto refused = p.b.session->send_frame(*id, vp8_frame(n, false), 0);
+    REQUIRE(!refused);
+    CHECK(refused.error().category == ErrorCategory::InvalidStateError);
+    CHECK(send_for(TimeDelta::seconds(1)) == 30);
+    p.run_for(TimeDelta::millis(200));
+    CHECK(frames_at_a() == first);
+
+    // A track of the other kind does not fit.
+    auto wrong = p.b.session->replace_track(*id, MediaTrack{MediaKind::Audio, "mic"});
+    REQUIRE(!wrong);
+    CHECK(wrong.error().category == ErrorCategory::TypeError);
+
+    // Another source: the application is asked for a keyframe, and frames flow again without renegotiation.
+    const size_t requests = p.b.events_of<event::KeyframeRequest>().size();
+    REQUIRE(p.b.session->replace_track(*id, MediaTrack{MediaKind::Video, "screen"}));
+    p.b.drain_events();
+    CHECK(p.b.events_of<event::KeyframeRequest>().size() == requests + 1);
+    CHECK(p.b.session->transceiver_info(*id)->track_id == std::optional<std::string>("screen"));
+    CHECK(send_for(TimeDelta::seconds(1)) == 0);
+    p.run_for(TimeDelta::millis(200));
+    CHECK(frames_at_a() >= first + 28);
+    CHECK(p.b.session->signaling_state() == SignalingState::Stable);
+
+    // Nothing left to take: a second track gets a transceiver of its own, and renegotiation is due.
+    const size_t needed = p.b.events_of<event::NegotiationNeeded>().size();
+    const auto mic = p.b.session->add_track({MediaKind::Audio, "mic"});
+    REQUIRE(mic);
+    CHECK(*mic != *id);
+    CHECK(p.b.session->transceivers().size() == 2);
+    p.b.drain_events();
+    CHECK(p.b.events_of<event::NegotiationNeeded>().size() > needed);
+}
