@@ -150,7 +150,7 @@ struct RawSrtp {
 
 // A VP8 sender and its receiver, negotiated as two Sessions would (src/pc/media_fixture.hpp).
 struct MediaPair : pc::Vp8EnginePair {
-    explicit MediaPair(bool raw_rx_events = false) : pc::Vp8EnginePair(raw_rx_events) {
+    explicit MediaPair(bool raw_rx_events = false) : pc::Vp8EnginePair({.raw_rx_events = raw_rx_events}) {
         if (!ok) std::abort();
     }
 };

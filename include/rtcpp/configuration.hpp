@@ -55,6 +55,10 @@ struct Configuration {
     /// Send ULPFEC (in RED) with video when the peer negotiated both, at a level chosen from the loss and RTT
     /// its receiver reports show (hybrid with NACK: none at short RTTs or without loss).
     bool video_fec = true;
+    /// Offer RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`) beside transport-cc; the peer's choice
+    /// decides (Chromium with the WebRTC-RFC8888CongestionControlFeedback field trial takes it). An offer with it
+    /// is accepted either way.
+    bool offer_rfc8888_feedback = false;
     /// The max-message-size we advertise and accept on data channels (RFC 8841).
     uint64_t max_message_size = 1024 * 1024;
     /// Runtime only (PeerConnection): the local address to bind to (all interfaces when empty) and the UDP port

@@ -1,6 +1,7 @@
 #include "pc/media_engine.hpp"
 
 #include "dtls/srtp_session.hpp"
+#include "rtcp/congestion_control_feedback.hpp"
 #include "rtcp/rtcp_compound.hpp"
 #include "rtp/av1_payload.hpp"
 #include "rtp/h264_payload.hpp"
@@ -123,6 +124,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
         }
         t.remote_ssrcs = nm.remote_ssrcs;
         t.mid_ext = t.rid_ext = t.rrid_ext = t.twcc_ext = t.abs_send_time_ext = 0;
+        t.ccfb = nm.ccfb;
         for (const auto& e : nm.extensions) {
             if (e.id == 0 || e.id > 255) continue;
             if (e.uri == kMidUri) t.mid_ext = static_cast<uint8_t>(e.id);
@@ -183,7 +185,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
     // Transport-wide feedback drives GCC; a peer that only does REMB (goog-remb, no transport-cc) still gets a
     // target: its receiver-side estimate, through the same controller.
     for (const auto& t : transceivers_)
-        congestion_controlled |= t.sending && (t.twcc_ext != 0 || (t.sender && t.sender->codec.remb));
+        congestion_controlled |= t.sending && (t.twcc_ext != 0 || t.ccfb || (t.sender && t.sender->codec.remb));
     if (congestion_controlled && !cc_) {
         cc::GoogCcNetworkController::Config cc_config;
         cc_config.constraints.at_time = now;
@@ -227,8 +229,108 @@ void MediaEngine::record_sent(Timestamp now, uint16_t transport_seq, size_t byte
     handle_cc_update(cc_->on_sent_packet(feedback_adapter_.add_packet(sp)));
 }
 
+void MediaEngine::handle_transport_feedback(Timestamp now, const cc::TransportFeedback& feedback) {
+    for (const auto& pk : feedback.packets) {
+        ++twcc_reported_;
+        if (!pk.arrival) ++twcc_lost_;
+    }
+    // Loss on the path before any repair, for the FEC level: over >= 200 packets, smoothed.
+    if (twcc_reported_ >= 200) {
+        const double fraction = static_cast<double>(twcc_lost_) / static_cast<double>(twcc_reported_);
+        path_loss_ = path_loss_ ? 0.5 * *path_loss_ + 0.5 * fraction : fraction;
+        twcc_reported_ = twcc_lost_ = 0;
+    }
+    if (auto fb = feedback_adapter_.process_feedback(feedback)) handle_cc_update(cc_->on_transport_feedback(*fb));
+    (void)now;
+}
+
+void MediaEngine::record_ccfb_sent(uint32_t ssrc, uint16_t sequence, uint16_t transport_seq) {
+    CcfbStream* stream = nullptr;
+    for (auto& s : ccfb_sent_)
+        if (s.ssrc == ssrc) stream = &s;
+    if (!stream) {
+        if (ccfb_sent_.size() >= kMaxCcfbStreams) return;
+        ccfb_sent_.push_back(CcfbStream{ssrc, std::vector<CcfbSent>(kCcfbRing)});
+        stream = &ccfb_sent_.back();
+    }
+    stream->ring[sequence % kCcfbRing] = CcfbSent{sequence, transport_seq, true};
+}
+
+void MediaEngine::handle_ccfb(Timestamp now, const rtcp::CongestionControlFeedback& feedback) {
+    // The report timestamp is the receiver's clock (compact NTP, 1/65536 s); arrivals are offsets before it. The
+    // feedback adapter keeps one offset from that clock to ours, so only differences matter.
+    const Timestamp report = Timestamp::micros(static_cast<int64_t>(feedback.report_timestamp) * 1000000 / 65536);
+    cc::TransportFeedback plain;
+    plain.receive_time = now;
+    for (const auto& stream : feedback.streams) {
+        const CcfbStream* sent = nullptr;
+        for (const auto& s : ccfb_sent_)
+            if (s.ssrc == stream.ssrc) sent = &s;
+        if (!sent) continue;
+        for (const auto& pk : stream.packets) {
+            const CcfbSent& e = sent->ring[pk.sequence_number % kCcfbRing];
+            if (!e.valid || e.sequence != pk.sequence_number) continue;  // not ours, or too old
+            if (pk.received && !pk.arrival_time_offset) continue;         // arrived, time unknown: no use to GCC
+            std::optional<Timestamp> arrival;
+            if (pk.received) arrival = report - *pk.arrival_time_offset;
+            plain.packets.push_back({e.transport_seq, arrival});
+        }
+    }
+    if (plain.packets.empty()) return;
+    // The adapter wants transport-wide order; streams interleave on the wire.
+    const uint16_t newest = plain.packets.back().transport_seq;
+    auto key = [&](uint16_t s) { return static_cast<int32_t>(static_cast<int16_t>(s - newest)); };
+    std::sort(plain.packets.begin(), plain.packets.end(),
+              [&](const auto& a, const auto& b) { return key(a.transport_seq) < key(b.transport_seq); });
+    handle_transport_feedback(now, plain);
+}
+
+void MediaEngine::send_ccfb(Timestamp now) {
+    if (ccfb_received_.empty()) return;
+    // Per SSRC, sorted by sequence number (unwrapped around the newest), duplicates dropped; gaps are reported as
+    // not received.
+    std::stable_sort(ccfb_received_.begin(), ccfb_received_.end(),
+                     [](const CcfbArrival& a, const CcfbArrival& b) { return a.ssrc < b.ssrc; });
+    rtcp::CongestionControlFeedback fb;
+    fb.sender_ssrc = local_ssrc();
+    fb.report_timestamp = static_cast<uint32_t>((now - Timestamp::zero()).us() * 65536 / 1000000);
+    for (size_t i = 0; i < ccfb_received_.size();) {
+        size_t j = i;
+        while (j < ccfb_received_.size() && ccfb_received_[j].ssrc == ccfb_received_[i].ssrc) ++j;
+        const uint16_t newest = ccfb_received_[j - 1].sequence;
+        auto key = [&](uint16_t s) { return static_cast<int32_t>(static_cast<int16_t>(s - newest)); };
+        std::sort(ccfb_received_.begin() + static_cast<std::ptrdiff_t>(i), ccfb_received_.begin() + static_cast<std::ptrdiff_t>(j),
+                  [&](const CcfbArrival& a, const CcfbArrival& b) { return key(a.sequence) < key(b.sequence); });
+        rtcp::CongestionControlFeedback::Stream stream;
+        stream.ssrc = ccfb_received_[i].ssrc;
+        stream.begin_sequence = ccfb_received_[i].sequence;
+        for (size_t k = i; k < j; ++k) {
+            const auto& a = ccfb_received_[k];
+            const auto index = static_cast<size_t>(static_cast<uint16_t>(a.sequence - stream.begin_sequence));
+            if (index >= 16384) break;  // RFC 8888: at most 16384 reports per SSRC
+            if (index < stream.packets.size()) continue;  // a duplicate
+            while (stream.packets.size() < index) {
+                rtcp::CongestionControlFeedback::Packet lost;
+                lost.sequence_number = static_cast<uint16_t>(stream.begin_sequence + stream.packets.size());
+                stream.packets.push_back(lost);
+            }
+            rtcp::CongestionControlFeedback::Packet got;
+            got.sequence_number = a.sequence;
+            got.received = true;
+            got.arrival_time_offset = now - a.arrival;
+            stream.packets.push_back(got);
+        }
+        fb.streams.push_back(std::move(stream));
+        i = j;
+    }
+    ccfb_received_.clear();
+    std::vector<rtcp::RtcpPacket> packets{std::move(fb)};
+    out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
+}
+
 void MediaEngine::send_transport_feedback(Timestamp now) {
     next_twcc_feedback_ = Timestamp::plus_infinity();
+    send_ccfb(now);
     if (twcc_received_.empty()) return;
     // Sorted by unwrapped sequence number (around the newest one), duplicates dropped.
     const uint16_t newest = twcc_received_.back().sequence_number;
@@ -336,10 +438,16 @@ void MediaEngine::release_paced(Timestamp now) {
 
 void MediaEngine::stamp_send_time(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet, cc::PacketKind kind,
                                   const cc::PacedPacketInfo& pacing_info) {
-    const bool twcc = t.twcc_ext && cc_;
-    if (!twcc && !t.abs_send_time_ext) return;
+    // RFC 8888 replaces transport-cc when both were agreed.
+    const bool twcc = t.twcc_ext && cc_ && !t.ccfb;
+    if (!twcc && !t.abs_send_time_ext && !(t.ccfb && cc_)) return;
     const auto view = rtp::RtpPacketView::parse(packet);
     if (!view) return;
+    if (t.ccfb && cc_) {
+        const uint16_t tseq = transport_seq_++;
+        record_ccfb_sent(view->ssrc(), view->sequence_number(), tseq);
+        record_sent(now, tseq, packet.size(), kind, pacing_info);
+    }
     if (twcc) {
         const auto ext = view->find_extension(t.twcc_ext);
         if (!ext || ext->size() != 2) return;
@@ -367,7 +475,7 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
     if (!last_media_enqueued_ || now - *last_media_enqueued_ > kPaddingAfterMedia) return;
     Transceiver* pt = nullptr;
     for (auto& t : transceivers_)
-        if (t.sending && t.kind == MediaKind::Video && t.sender && t.sender->nack->rtx() && t.twcc_ext) pt = &t;
+        if (t.sending && t.kind == MediaKind::Video && t.sender && t.sender->nack->rtx() && (t.twcc_ext || t.ccfb)) pt = &t;
     if (!pt) return;
     Transceiver& t = *pt;
     Sender& s = *t.sender;
@@ -461,7 +569,7 @@ rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t p
     // Placeholders, written by stamp_send_time() when the packet leaves.
     static constexpr uint8_t kZeros[3] = {0, 0, 0};
     if (t.abs_send_time_ext && !t.twcc_ext) h.extensions.set(t.abs_send_time_ext, ByteView(kZeros, 3));
-    if (t.twcc_ext && cc_) h.extensions.set(t.twcc_ext, ByteView(kZeros, 2));
+    if (t.twcc_ext && cc_ && !t.ccfb) h.extensions.set(t.twcc_ext, ByteView(kZeros, 2));
     (void)now;
     return h;
 }
@@ -627,7 +735,12 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
     }
     Transceiver& t = transceivers_[r->transceiver];
     if (raw_events_) events_.push_back(event::RtpPacket{t.id, std::vector<uint8_t>(packet.begin(), packet.end())});
-    if (t.twcc_ext) {
+    if (t.ccfb) {
+        // Bounded like transport-wide feedback: a report every 100 ms, or sooner once 500 arrivals wait.
+        ccfb_received_.push_back({view->ssrc(), view->sequence_number(), now});
+        if (!next_twcc_feedback_.is_finite()) next_twcc_feedback_ = now + kFeedbackInterval;
+        if (ccfb_received_.size() >= 500) send_ccfb(now);
+    } else if (t.twcc_ext) {
         if (auto ext = view->find_extension(t.twcc_ext); ext && ext->size() == 2) {
             // Bounded: feedback goes out every 100 ms, or sooner once 500 arrivals are waiting.
             twcc_received_.push_back({static_cast<uint16_t>(((*ext)[0] << 8) | (*ext)[1]), now});
@@ -636,7 +749,7 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
             if (twcc_received_.size() >= 500) send_transport_feedback(now);
         }
     }
-    if (!t.twcc_ext && t.abs_send_time_ext && t.receiving &&
+    if (!t.twcc_ext && !t.ccfb && t.abs_send_time_ext && t.receiving &&
         std::any_of(t.codecs.begin(), t.codecs.end(), [](const Codec& c) { return c.remb; })) {
         // The sender wants our estimate as REMB (goog-remb without transport-cc): estimate from abs-send-time.
         if (auto ext = view->find_extension(t.abs_send_time_ext); ext && ext->size() == 3) {
@@ -823,7 +936,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
                 // Loss for the FEC level: smoothed over reports (~1 s apart), so one bad second is not a trend.
                 t.sender->loss = 0.6 * t.sender->loss + 0.4 * (b.fraction_lost / 256.0);
-                if (cc_ && !t.twcc_ext) {
+                if (cc_ && !t.twcc_ext && !t.ccfb) {
                     // Without transport-wide feedback the loss-based estimate learns the loss from the reports.
                     Sender& snd = *t.sender;
                     if (snd.last_block) {
@@ -874,19 +987,11 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
             if (cc_) {
                 cc::TransportFeedback plain;
                 plain.receive_time = now;
-                for (const auto& pk : twcc->packets) {
-                    plain.packets.push_back({pk.sequence_number, pk.arrival});
-                    ++twcc_reported_;
-                    if (!pk.arrival) ++twcc_lost_;
-                }
-                // Loss on the path before any repair, for the FEC level: over >= 200 packets, smoothed.
-                if (twcc_reported_ >= 200) {
-                    const double fraction = static_cast<double>(twcc_lost_) / static_cast<double>(twcc_reported_);
-                    path_loss_ = path_loss_ ? 0.5 * *path_loss_ + 0.5 * fraction : fraction;
-                    twcc_reported_ = twcc_lost_ = 0;
-                }
-                if (auto fb = feedback_adapter_.process_feedback(plain)) handle_cc_update(cc_->on_transport_feedback(*fb));
+                for (const auto& pk : twcc->packets) plain.packets.push_back({pk.sequence_number, pk.arrival});
+                handle_transport_feedback(now, plain);
             }
+        } else if (auto* ccfb = std::get_if<rtcp::CongestionControlFeedback>(&p)) {
+            if (cc_) handle_ccfb(now, *ccfb);
         } else if (auto* remb = std::get_if<rtcp::Remb>(&p)) {
             // The receiver's (or an SFU's) cap on what we send, e.g. Janus's {"bitrate": N}: GCC keeps its target
             // below it, whatever transport-cc feedback says.

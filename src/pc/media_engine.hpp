@@ -15,6 +15,7 @@
 #include "cc/pacer.hpp"
 #include "cc/remote_estimator.hpp"
 #include "cc/transport_feedback_adapter.hpp"
+#include "rtcp/congestion_control_feedback.hpp"
 #include "rtcp/receive_statistics.hpp"
 #include "rtcp/transport_feedback.hpp"
 #include "rtcp/sender_statistics.hpp"
@@ -123,6 +124,7 @@ private:
         std::vector<Codec> codecs; ///< what we may receive
         std::vector<uint32_t> remote_ssrcs;
         uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0, abs_send_time_ext = 0;
+        bool ccfb = false;  ///< RFC 8888 feedback agreed: both directions use it instead of transport-cc
         RtpStats stats;
         std::optional<TimeDelta> rtt;
         /// For W3C stats, beyond RtpStats (plain counters: nothing allocates per packet).
@@ -242,6 +244,32 @@ private:
     // Path loss from transport-wide feedback (before NACK/FEC repair): what the FEC level is chosen from.
     uint64_t twcc_reported_ = 0, twcc_lost_ = 0;
     std::optional<double> path_loss_;
+    /// Feedback (transport-cc or RFC 8888, already in transport-wide numbers) into GCC and the FEC loss figure.
+    void handle_transport_feedback(Timestamp now, const cc::TransportFeedback& feedback);
+    // RFC 8888 (send side): the feedback names packets by SSRC and RTP sequence number, so every sent packet gets
+    // an internal transport-wide number (never on the wire), remembered per SSRC in a ring indexed by sequence.
+    struct CcfbSent {
+        uint16_t sequence = 0;
+        uint16_t transport_seq = 0;
+        bool valid = false;
+    };
+    struct CcfbStream {
+        uint32_t ssrc = 0;
+        std::vector<CcfbSent> ring;  ///< kCcfbRing entries
+    };
+    static constexpr size_t kCcfbRing = 4096;
+    static constexpr size_t kMaxCcfbStreams = 32;
+    std::vector<CcfbStream> ccfb_sent_;
+    void record_ccfb_sent(uint32_t ssrc, uint16_t sequence, uint16_t transport_seq);
+    void handle_ccfb(Timestamp now, const rtcp::CongestionControlFeedback& feedback);
+    // RFC 8888 (receive side): arrivals since the last report, sent with the transport-wide feedback's timer.
+    struct CcfbArrival {
+        uint32_t ssrc = 0;
+        uint16_t sequence = 0;
+        Timestamp arrival;
+    };
+    std::vector<CcfbArrival> ccfb_received_;
+    void send_ccfb(Timestamp now);
     // Transport-wide feedback (receive side): what arrived since the last feedback, sent every 100 ms.
     void send_transport_feedback(Timestamp now);
     std::vector<rtcp::TransportFeedback::Packet> twcc_received_;

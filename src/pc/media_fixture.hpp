@@ -20,18 +20,31 @@ inline sdp::LocalTransport fixture_transport(const std::string& ufrag, uint8_t f
     return t;
 }
 
+struct Vp8PairOptions {
+    bool raw_rx_events = false;
+    /// false: the transport-cc extension is left out, as peers that only do REMB do.
+    bool transport_cc = true;
+    /// An Opus transceiver 1 besides the video.
+    bool with_audio = false;
+    /// RFC 8888 feedback offered (and so agreed, instead of transport-cc).
+    bool ccfb = false;
+};
+
 /// A VP8 sender engine (transceiver 0) and its receiver, negotiated by two Negotiators as two Sessions would
-/// (sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb;
-/// `transport_cc` false leaves that extension out, as peers that only do REMB do; `with_audio` adds an Opus
-/// transceiver 1). `ok` is false if the negotiation failed.
+/// (sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb, as
+/// `options` change them). `ok` is false if the negotiation failed.
 struct Vp8EnginePair {
     Random random{11};
     std::deque<SessionEvent> tx_events, rx_events;
     std::unique_ptr<MediaEngine> tx, rx;
     bool ok = false;
 
-    explicit Vp8EnginePair(bool raw_rx_events = false, bool transport_cc = true, bool with_audio = false) {
-        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+    explicit Vp8EnginePair(const Vp8PairOptions& options = {}) {
+        const bool raw_rx_events = options.raw_rx_events, transport_cc = options.transport_cc,
+                   with_audio = options.with_audio;
+        sdp::NegotiatorConfig offer_config = sdp::default_config();
+        offer_config.offer_ccfb = options.ccfb;
+        sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA), offer_config);
         sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit video;
         video.kind = sdp::MediaKind::Video;

@@ -362,6 +362,7 @@ struct Session::Impl {
         media = std::make_unique<pc::MediaEngine>(random, events, config.raw_rtp_events, config.video_fec);
         sdp::NegotiatorConfig nc = sdp::default_config();
         nc.max_message_size = config.max_message_size;
+        nc.offer_ccfb = config.offer_rfc8888_feedback;
         negotiator = std::make_unique<sdp::Negotiator>(random, local_transport(), nc);
     }
 

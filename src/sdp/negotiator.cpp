@@ -59,6 +59,17 @@ namespace {
 Error state_error(std::string m) { return make_error(ErrorCategory::InvalidStateError, "sdp", std::move(m)); }
 Error access_error(std::string m) { return make_error(ErrorCategory::InvalidAccessError, "sdp", std::move(m)); }
 
+constexpr std::string_view kTransportWideCcUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+/// RFC 8888 section 6: `a=rtcp-fb:* ack ccfb`, or the same for a payload type.
+bool offers_ccfb(const MediaSection& m) {
+    auto is_ccfb = [](const RtcpFb& fb) { return text::iequals(fb.type, "ack") && text::iequals(fb.subtype, "ccfb"); };
+    if (std::any_of(m.wildcard_feedback.begin(), m.wildcard_feedback.end(), is_ccfb)) return true;
+    return std::any_of(m.codecs.begin(), m.codecs.end(), [&](const Codec& c) {
+        return std::any_of(c.feedback.begin(), c.feedback.end(), is_ccfb);
+    });
+}
+
 std::string make_uuid(Random& r) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string s;
@@ -270,6 +281,7 @@ MediaSection Negotiator::offer_media(const Slot& s) {
         m.direction = t.init.direction;
         m.rtcp_mux = true;
         m.rtcp_rsize = true;
+        if (config_.offer_ccfb) m.wildcard_feedback.push_back(RtcpFb{"ack", "ccfb"});
 
         // Payload types: those agreed earlier stay; new codecs take their preferred type or a free one.
         std::vector<Codec> codecs = t.negotiated_codecs;
@@ -524,9 +536,14 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         }
     }
     std::stable_sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.rank < b.rank; });
+    // RFC 8888 feedback replaces transport-cc when offered: one feedback scheme per transport.
+    nm.ccfb = offers_ccfb(om);
+    if (nm.ccfb) out.wildcard_feedback.push_back(RtcpFb{"ack", "ccfb"});
     for (const auto& p : picks) {
         const Codec& oc = *p.offered;
         Codec c{oc.pt, oc.name, oc.clock_rate, oc.channels, std::nullopt, intersect_feedback(oc.feedback, p.cap->feedback)};
+        if (nm.ccfb)
+            std::erase_if(c.feedback, [](const RtcpFb& fb) { return text::iequals(fb.type, "transport-cc"); });
         if (is_rtx(oc.name) || is_audio_red(oc))
             c.fmtp = oc.fmtp;
         else if (text::iequals(oc.name, "H264"))
@@ -544,6 +561,7 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         if (std::none_of(offered.begin(), offered.end(), [&](const Extmap& o) { return o.id == e.id; })) offered.push_back(e);
     for (const auto& e : offered) {
         if (std::find(local_exts.begin(), local_exts.end(), e.uri) == local_exts.end()) continue;
+        if (nm.ccfb && e.uri == kTransportWideCcUri) continue;
         // One id means one extension across a BUNDLE group (RFC 8843): an offer that gives an id already bound to
         // another URI has that extension declined here, or our next offer would bind one id twice.
         if (std::any_of(extension_ids_.begin(), extension_ids_.end(),
@@ -851,6 +869,7 @@ Result<Negotiated> Negotiator::apply_answer(const Description& ans) {
             nm.direction = make_direction(has_send(mine) && has_recv(remote), has_recv(mine) && has_send(remote));
             t.current_direction = nm.direction;
             nm.rtcp_rsize = am.rtcp_rsize && om.rtcp_rsize;
+            nm.ccfb = offers_ccfb(om) && offers_ccfb(am);
             if (om.simulcast && am.simulcast && !am.simulcast->recv.empty() && has_send(nm.direction))
                 nm.send_rids = first_rids(am.simulcast->recv);
             if (has_send(nm.direction) && nm.send_rids.empty()) nm.local_ssrcs = om.ssrc_list();

@@ -81,6 +81,9 @@ struct NegotiatorConfig {
     bool accept_data_channels = true;  ///< answer an offered data channel m-line
     uint16_t sctp_port = 5000;
     uint64_t max_message_size = 262144;
+    /// Offer RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`) beside transport-cc. An offer that has
+    /// it is always accepted; the answer then leaves transport-cc out (as libwebrtc does).
+    bool offer_ccfb = false;
 };
 
 /// rtcpp's default capabilities: Opus (+RED), VP8, VP9 (profiles 0 and 2), H.264 (several profiles), AV1, each
@@ -115,6 +118,7 @@ struct NegotiatedMedia {
     std::vector<NegotiatedCodec> codecs;         ///< primary codecs first (red and fec included), rtx folded in
     std::vector<NegotiatedExtension> extensions;
     bool rtcp_rsize = false;
+    bool ccfb = false;  ///< RFC 8888 feedback agreed (`a=rtcp-fb:* ack ccfb`, or per codec)
     std::vector<std::string> send_rids;
     std::vector<std::string> recv_rids;
     std::vector<uint32_t> local_ssrcs;

@@ -20,8 +20,13 @@ struct Link {
     TimeDelta delay = TimeDelta::millis(20);
     Timestamp free = Timestamp::zero();
     std::deque<std::pair<Timestamp, OutgoingPacket>> in_flight;
+    size_t transport_cc = 0, ccfb = 0;  ///< feedback packets carried (RTPFB FMT 15 and 11)
 
     void push(Timestamp now, OutgoingPacket p) {
+        if (p.rtcp && p.bytes.size() >= 2 && p.bytes[1] == 205) {
+            transport_cc += (p.bytes[0] & 0x1F) == 15;
+            ccfb += (p.bytes[0] & 0x1F) == 11;
+        }
         Timestamp leaves = now;
         if (capacity) {
             const auto bits = static_cast<int64_t>(p.bytes.size() + 44) * 8;
@@ -140,7 +145,7 @@ TEST_CASE("pacing: a keyframe leaves at the pacing rate, not in one burst, numbe
 }
 
 TEST_CASE("pacing: audio is not held behind queued video") {
-    Vp8EnginePair pair(false, true, true);
+    Vp8EnginePair pair({.with_audio = true});
     REQUIRE(pair.ok);
     MediaEngine& tx = *pair.tx;
     REQUIRE(tx.send_info(1));
@@ -176,7 +181,12 @@ TEST_CASE("pacing: audio is not held behind queued video") {
 }
 
 TEST_CASE("probing: GCC's probe clusters find a 2.5 Mbps path within seconds, padding on the RTX stream") {
-    Vp8EnginePair pair;
+    // The same with either feedback: transport-cc, or RFC 8888 (which the answer then takes instead).
+    bool ccfb = false;
+    SUBCASE("transport-cc feedback") { ccfb = false; }
+    SUBCASE("RFC 8888 feedback") { ccfb = true; }
+    CAPTURE(ccfb);
+    Vp8EnginePair pair({.ccfb = ccfb});
     REQUIRE(pair.ok);
     Link up, down;
     up.capacity = DataRate::kbps(2500);
@@ -194,6 +204,10 @@ TEST_CASE("probing: GCC's probe clusters find a 2.5 Mbps path within seconds, pa
     REQUIRE(!stats.empty());
     std::sort(late.begin(), late.end());
     const DataRate median = late[late.size() / 2];
+    MESSAGE(std::string(ccfb ? "RFC 8888: " : "transport-cc: ") << down.transport_cc << " transport-cc and " << down.ccfb
+                                                       << " RFC 8888 feedback packets");
+    CHECK((ccfb ? down.ccfb : down.transport_cc) >= 80);  // every 100 ms
+    CHECK((ccfb ? down.transport_cc : down.ccfb) == 0);
     MESSAGE("2.5 Mbps path: target 2 Mbps after " << (reached ? reached->ms() : -1) << " ms, " << at_3s.kbps()
                                                   << " kbps at 3 s, median over 5-10 s " << median.kbps() << " kbps, max "
                                                   << max_target.kbps() << " kbps; padding packets "

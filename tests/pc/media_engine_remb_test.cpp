@@ -19,7 +19,8 @@ struct Sender {
     uint32_t ssrc = 0;
 
     /// `transport_cc`: false negotiates goog-remb alone (the extension left out of the offer).
-    explicit Sender(bool transport_cc = true) : pair(false, transport_cc), engine(pair.tx), events(pair.tx_events) {
+    explicit Sender(bool transport_cc = true)
+        : pair({.transport_cc = transport_cc}), engine(pair.tx), events(pair.tx_events) {
         REQUIRE(pair.ok);
     }
 
@@ -112,7 +113,7 @@ TEST_CASE("media engine: a peer with goog-remb but no transport-cc still sets th
 TEST_CASE("media engines without transport-cc: the receiver's REMB (from abs-send-time) sets the sender's target") {
     // Sender and receiver negotiated goog-remb and abs-send-time, no transport-cc. The sender's encoder follows
     // the target; its packets cross a 1 Mbps FIFO bottleneck (20 ms base delay); the receiver's RTCP comes back.
-    Vp8EnginePair pair(false, false);
+    Vp8EnginePair pair({.transport_cc = false});
     REQUIRE(pair.ok);
     MediaEngine& tx = *pair.tx;
     MediaEngine& rx = *pair.rx;

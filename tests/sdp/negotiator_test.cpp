@@ -704,3 +704,58 @@ TEST_CASE("answerer's later offer keeps the data channel; a locally stopped tran
     CHECK(alice.transceivers()[0].stopped);
     CHECK(bob.transceivers().size() == 1);  // no transceiver was invented for the stopped m-line
 }
+
+TEST_CASE("RFC 8888 feedback: offered beside transport-cc when configured; the answer takes it and drops transport-cc") {
+    const std::string twcc_uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    auto has_twcc = [&](const MediaSection& m) {
+        bool ext = std::any_of(m.extmaps.begin(), m.extmaps.end(), [&](const Extmap& e) { return e.uri == twcc_uri; });
+        bool fb = std::any_of(m.codecs.begin(), m.codecs.end(), [](const Codec& c) {
+            return std::any_of(c.feedback.begin(), c.feedback.end(), [](const RtcpFb& f) { return f.type == "transport-cc"; });
+        });
+        return ext || fb;
+    };
+    auto has_ccfb = [](const MediaSection& m) {
+        return std::any_of(m.wildcard_feedback.begin(), m.wildcard_feedback.end(),
+                           [](const RtcpFb& f) { return f.type == "ack" && f.subtype == "ccfb"; });
+    };
+    for (bool offer_ccfb : {true, false}) {
+        CAPTURE(offer_ccfb);
+        Random ra(10), rb(20);
+        NegotiatorConfig config = default_config();
+        config.offer_ccfb = offer_ccfb;
+        Negotiator alice(ra, transport("alice", 0x11), config);
+        Negotiator bob(rb, transport("bobb", 0x22));  // answers with the defaults: accepts what is offered
+        alice.add_transceiver({MediaKind::Video, Direction::SendOnly, {}, {}, {}, "", ""});
+        auto offer = alice.create_offer();
+        REQUIRE(offer.ok());
+        check_text_round_trip(*offer);
+        const std::string text = serialize(*offer);
+        CHECK((text.find("a=rtcp-fb:* ack ccfb\r\n") != std::string::npos) == offer_ccfb);
+        CHECK(has_twcc(offer->media[0]));  // still offered: the answerer chooses
+        auto answer = bob.answer(must_parse(text));
+        REQUIRE(answer.ok());
+        check_text_round_trip(answer->description);
+        CHECK(has_ccfb(answer->description.media[0]) == offer_ccfb);
+        CHECK(has_twcc(answer->description.media[0]) == !offer_ccfb);
+        auto applied = alice.apply_answer(must_parse(serialize(answer->description)));
+        REQUIRE(applied.ok());
+        CHECK(applied->media[0].ccfb == offer_ccfb);
+        CHECK(answer->negotiated.media[0].ccfb == offer_ccfb);
+        const bool twcc_agreed = std::any_of(applied->media[0].extensions.begin(), applied->media[0].extensions.end(),
+                                             [&](const NegotiatedExtension& e) { return e.uri == twcc_uri; });
+        CHECK(twcc_agreed == !offer_ccfb);
+    }
+    // Per payload type (RFC 8888 allows it) counts as offered too.
+    Random rc(30);
+    Negotiator carol(rc, transport("carol", 0x33));
+    std::string chromium = sample("chromium_offer_audio_video_datachannel.sdp");
+    const auto at = chromium.find("a=rtcp-fb:96 ");
+    REQUIRE(at != std::string::npos);
+    chromium.insert(at, "a=rtcp-fb:96 ack ccfb\r\n");
+    auto answer = carol.answer(must_parse(chromium));
+    REQUIRE(answer.ok());
+    bool video_ccfb = false;
+    for (const auto& m : answer->negotiated.media)
+        if (m.kind == "video") video_ccfb = m.ccfb;
+    CHECK(video_ccfb);
+}
