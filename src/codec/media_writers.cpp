@@ -46,7 +46,7 @@ std::vector<uint8_t> ivf_file_header(VideoCodec codec, int width, int height, ui
     put_tag(h, "DKIF");
     put_le(h, 0, 2);  // version
     put_le(h, 32, 2); // header size
-    put_tag(h, codec == VideoCodec::VP8 ? "VP80" : "VP90");
+    put_tag(h, codec == VideoCodec::VP8 ? "VP80" : codec == VideoCodec::VP9 ? "VP90" : "H264");
     put_le(h, static_cast<uint16_t>(width), 2);
     put_le(h, static_cast<uint16_t>(height), 2);
     put_le(h, timebase_den, 4); // rate
