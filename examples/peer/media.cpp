@@ -30,20 +30,29 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
                              bool keyframe, std::span<const uint8_t> data) {
     ++s.received;
     const auto codec = video_codec_from_name(codec_name);
-    if (!codec) return false; // H.264, AV1: counted as received, not decoded here
-    if (!s.decoder || s.codec != codec) {
-        auto d = VpxDecoder::create(*codec);
-        if (!d) {
+    if (!codec) return false; // AV1: counted as received, not decoded here
+    if ((!s.decoder && !s.h264) || s.codec != codec) {
+        s.decoder.reset();
+        s.h264.reset();
+        if (*codec == VideoCodec::H264) {
+            auto d = H264Decoder::create();
+            if (d) s.h264 = std::move(*d);
+            else std::fprintf(stderr, "video %s: %s\n", name.c_str(), d.error().to_string().c_str());
+        } else {
+            auto d = VpxDecoder::create(*codec);
+            if (d) s.decoder = std::move(*d);
+            else std::fprintf(stderr, "video %s: %s\n", name.c_str(), d.error().to_string().c_str());
+        }
+        if (!s.decoder && !s.h264) {
             ++s.errors;
             return false;
         }
-        s.decoder = std::move(*d);
         s.codec = codec;
         s.waiting_for_keyframe = true;
     }
     // A decoder can only start from a keyframe; frames before it are not errors, just not decodable yet.
     if (s.waiting_for_keyframe && !keyframe) return true;
-    auto pic = s.decoder->decode(data);
+    auto pic = s.h264 ? s.h264->decode(data) : s.decoder->decode(data);
     if (!pic) {
         ++s.errors;
         std::fprintf(stderr, "video %s: %s\n", name.c_str(), pic.error().to_string().c_str());
@@ -61,7 +70,15 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
             s.last_counter = n;
         }
     }
-    if (!record_dir_.empty()) {
+    if (!record_dir_.empty() && *codec == VideoCodec::H264) {
+        if (!s.annex_b) {
+            const auto path = (std::filesystem::path(record_dir_) / ("video-" + name + ".h264")).string();
+            auto w = AnnexBWriter::open(path);
+            if (w) s.annex_b = std::move(*w);
+            else std::fprintf(stderr, "%s\n", w.error().to_string().c_str());
+        }
+        if (s.annex_b) (void)s.annex_b->write(data);
+    } else if (!record_dir_.empty()) {
         if (!s.ivf) {
             const auto path = (std::filesystem::path(record_dir_) / ("video-" + name + ".ivf")).string();
             auto w = IvfWriter::open(path, *codec, s.width, s.height);
@@ -112,6 +129,8 @@ void MediaReceiver::close() {
     std::lock_guard l(m_);
     for (auto& [name, s] : video_)
         if (s.ivf) (void)s.ivf->close();
+    for (auto& [name, s] : video_)
+        if (s.annex_b) (void)s.annex_b->close();
     for (auto& [name, s] : audio_)
         if (s.wav) (void)s.wav->close();
 }
@@ -171,27 +190,44 @@ std::vector<uint8_t> AudioSource::next() {
 }
 
 std::unique_ptr<VideoSource> VideoSource::create(VideoCodec codec, int width, int height, int fps) {
-    VpxEncoderConfig cfg;
-    cfg.codec = codec;
-    cfg.width = width;
-    cfg.height = height;
-    cfg.fps = fps;
-    cfg.bitrate = rtcpp::DataRate::kbps(800);
-    auto vpx = VpxEncoder::create(cfg);
-    if (!vpx) {
-        std::fprintf(stderr, "video source: %s\n", vpx.error().to_string().c_str());
-        return nullptr;
-    }
     auto s = std::make_unique<VideoSource>();
-    s->vpx_ = std::move(*vpx);
+    s->codec_ = codec;
+    if (codec == VideoCodec::H264) {
+        H264EncoderConfig cfg;
+        cfg.width = width;
+        cfg.height = height;
+        cfg.fps = fps;
+        cfg.bitrate = rtcpp::DataRate::kbps(800);
+        auto enc = H264Encoder::create(cfg);
+        if (!enc) {
+            std::fprintf(stderr, "video source: %s\n", enc.error().to_string().c_str());
+            return nullptr;
+        }
+        s->h264_ = std::move(*enc);
+    } else {
+        VpxEncoderConfig cfg;
+        cfg.codec = codec;
+        cfg.width = width;
+        cfg.height = height;
+        cfg.fps = fps;
+        cfg.bitrate = rtcpp::DataRate::kbps(800);
+        auto vpx = VpxEncoder::create(cfg);
+        if (!vpx) {
+            std::fprintf(stderr, "video source: %s\n", vpx.error().to_string().c_str());
+            return nullptr;
+        }
+        s->vpx_ = std::move(*vpx);
+    }
     s->pattern_ = std::make_unique<TestPattern>(width, height);
     return s;
 }
 
 std::vector<uint8_t> VideoSource::next(bool force_keyframe, bool* keyframe) {
-    auto frames = vpx_->encode(pattern_->next(), force_keyframe);
+    const auto picture = pattern_->next();
+    auto frames = h264_ ? h264_->encode(picture, force_keyframe) : vpx_->encode(picture, force_keyframe);
     if (!frames || frames->empty()) return {};
-    // Realtime libvpx gives one frame per picture (no lookahead; no VP9 superframe without spatial layers).
+    // One frame per picture: realtime libvpx has no lookahead (and no VP9 superframe without spatial layers);
+    // openh264 gives one access unit.
     if (keyframe) *keyframe = frames->front().keyframe;
     return std::move(frames->front().data);
 }

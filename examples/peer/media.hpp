@@ -1,8 +1,11 @@
-// rtcpp-peer's media side: a test source (440 Hz tone as Opus, a moving pattern as VP8/VP9) and a receiver that
-// decodes what arrives with libvpx/libopus and optionally records it (IVF per video stream, WAV per audio stream).
+// rtcpp-peer's media side: a test source (440 Hz tone as Opus, a moving pattern as VP8/VP9/H.264) and a receiver that
+// decodes what arrives with libvpx/libopenh264/libopus and optionally records it (IVF per VP8/VP9 stream, Annex B
+// .h264 per H.264 stream, WAV per audio stream).
 // Independent of the PeerConnection: main.cpp feeds it frames and sends what it encodes.
 #pragma once
 
+#include "codec/h264_decoder.hpp"
+#include "codec/h264_encoder.hpp"
 #include "codec/media_writers.hpp"
 #include "codec/opus_codec.hpp"
 #include "codec/test_pattern.hpp"
@@ -47,8 +50,10 @@ public:
 private:
     struct VideoStream {
         std::optional<rtcpp::codec::VideoCodec> codec;
-        std::unique_ptr<rtcpp::codec::VpxDecoder> decoder;
+        std::unique_ptr<rtcpp::codec::VpxDecoder> decoder; ///< VP8, VP9
+        std::unique_ptr<rtcpp::codec::H264Decoder> h264;   ///< H.264
         std::unique_ptr<rtcpp::codec::IvfWriter> ivf;
+        std::unique_ptr<rtcpp::codec::AnnexBWriter> annex_b;
         bool waiting_for_keyframe = true;
         std::optional<uint32_t> first_timestamp;
         uint64_t received = 0, decoded = 0, errors = 0;
@@ -85,18 +90,23 @@ private:
     rtcpp::codec::ToneGenerator tone_{440.0, rtcpp::codec::kOpusSampleRate, 1};
 };
 
-/// The test pattern as VP8 or VP9. Not thread-safe: one sender thread uses it.
+/// The test pattern as VP8, VP9 or H.264. Not thread-safe: one sender thread uses it.
 class VideoSource {
 public:
     static std::unique_ptr<VideoSource> create(rtcpp::codec::VideoCodec codec, int width, int height, int fps);
-    /// The next frame (empty if the encoder produced none).
+    /// The next frame (empty if the encoder produced none); H.264 as an Annex B access unit.
     std::vector<uint8_t> next(bool force_keyframe, bool* keyframe = nullptr);
-    rtcpp::codec::VideoCodec codec() const { return vpx_->config().codec; }
+    rtcpp::codec::VideoCodec codec() const { return codec_; }
     /// Follows the congestion controller's target (the connection's on_target_bitrate).
-    void set_bitrate(rtcpp::DataRate rate) { (void)vpx_->set_bitrate(rate); }
+    void set_bitrate(rtcpp::DataRate rate) {
+        if (vpx_) (void)vpx_->set_bitrate(rate);
+        if (h264_) (void)h264_->set_bitrate(rate);
+    }
 
 private:
+    rtcpp::codec::VideoCodec codec_ = rtcpp::codec::VideoCodec::VP8;
     std::unique_ptr<rtcpp::codec::VpxEncoder> vpx_;
+    std::unique_ptr<rtcpp::codec::H264Encoder> h264_;
     std::unique_ptr<rtcpp::codec::TestPattern> pattern_;
 };
 
