@@ -15,7 +15,7 @@
 //       H264) on sendrecv transceivers (answering: on what the offer has), and decode what arrives.
 //   --media recv: receive only (recvonly transceivers when offering; answering: whatever the offer sends).
 //   --record DIR: write what arrives to DIR/video-<mid>.ivf (VP8/VP9) or DIR/video-<mid>.h264 (H.264, Annex B) and
-//       DIR/audio-<mid>.wav (decoded PCM).
+//       DIR/audio-<mid>.wav (decoded PCM; stereo when the opus fmtp of either SDP has stereo=1 or sprop-stereo=1).
 //   --cc-trace: with --media, print a line to stderr every 500 ms once connected:
 //       cc: T s target K kbps sent B bytes received R bytes   (T since start; B, R: RTP payload bytes so far)
 //   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
@@ -559,6 +559,14 @@ void wire(Connection& c, const Options& o, Outcome& outcome) {
     if (media) media->wire();
 }
 
+/// Stereo Opus where the SDPs ask for it (stereo=1 / sprop-stereo=1 on the opus fmtp): decoded and recorded as such.
+void set_audio_channels(MediaShared& media, const std::string& local_sdp, const std::string& remote_sdp) {
+    for (const auto& [mid, channels] : peer::opus_channels_by_mid(local_sdp, remote_sdp)) {
+        media.receiver.set_audio_channels(mid, channels);
+        if (channels == 2) std::fprintf(stderr, "[%8.1f ms] audio mid %s: stereo Opus\n", elapsed_ms(), mid.c_str());
+    }
+}
+
 /// The video codecs we encode and decode, `preferred` first (the answerer's first common one is what gets sent).
 std::vector<std::string> video_codecs(codec::VideoCodec preferred) {
     std::vector<std::string> out{std::string(codec::to_string(preferred))};
@@ -669,6 +677,7 @@ int run(const Options& o) {
                 res.set_content(answer ? "setting the answer failed\n" : answer.error().to_string() + "\n", "text/plain");
                 return;
             }
+            if (media) set_audio_channels(*media, pc.local_description()->sdp, req.body);
             if ((*c)->media) {
                 (*c)->media->negotiated();
                 (*c)->media->start();
@@ -778,6 +787,7 @@ int run(const Options& o) {
             std::fprintf(stderr, "the answer was refused: %s\n", r.error().to_string().c_str());
             return 2;
         }
+        if (media) set_audio_channels(*media, pc.local_description()->sdp, res->body);
         if (conn.media) {
             conn.media->negotiated();
             conn.media->start();
@@ -842,6 +852,7 @@ int run(const Options& o) {
             }
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : media->receiver.audio_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         if (media->target_changes.load() > 0)
             std::fprintf(stderr, "cc: target bitrate %lld kbps after %llu changes (transport-cc feedback from the peer)\n",

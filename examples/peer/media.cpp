@@ -96,9 +96,10 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
 
 void MediaReceiver::on_audio(AudioStream& s, const std::string& mid, std::span<const uint8_t> data) {
     ++s.received;
+    if (!data.empty() && (data[0] & 0x04) != 0) ++s.stereo_packets; // RFC 6716 3.1: the TOC byte's s bit
     if (!s.decoder) {
-        // Mono output whatever the sender's channel count: libopus downmixes.
-        auto d = OpusAudioDecoder::create(1);
+        // The negotiated channel count (set_audio_channels); libopus up- or downmixes a packet that differs.
+        auto d = OpusAudioDecoder::create(s.channels);
         if (!d) {
             ++s.errors;
             return;
@@ -114,7 +115,7 @@ void MediaReceiver::on_audio(AudioStream& s, const std::string& mid, std::span<c
     if (record_dir_.empty()) return;
     if (!s.wav) {
         const auto path = (std::filesystem::path(record_dir_) / ("audio-" + mid + ".wav")).string();
-        auto w = WavWriter::open(path, kOpusSampleRate, 1);
+        auto w = WavWriter::open(path, kOpusSampleRate, s.decoder->channels());
         if (!w) {
             std::fprintf(stderr, "%s\n", w.error().to_string().c_str());
             record_dir_.clear();
@@ -123,6 +124,66 @@ void MediaReceiver::on_audio(AudioStream& s, const std::string& mid, std::span<c
         s.wav = std::move(*w);
     }
     (void)s.wav->write(*pcm);
+}
+
+void MediaReceiver::set_audio_channels(const std::string& mid, int channels) {
+    std::lock_guard l(m_);
+    auto& s = audio_[mid];
+    if (!s.decoder) s.channels = channels == 2 ? 2 : 1;
+}
+
+std::vector<std::string> MediaReceiver::audio_lines() const {
+    std::lock_guard l(m_);
+    std::vector<std::string> out;
+    for (const auto& [mid, s] : audio_)
+        if (s.received > 0)
+            out.push_back("media: audio " + mid + " channels " + std::to_string(s.channels) + " decoded " +
+                          std::to_string(s.decoded) + " stereo packets " + std::to_string(s.stereo_packets));
+    return out;
+}
+
+namespace {
+
+// The m-sections of an SDP, each as its lines.
+std::vector<std::vector<std::string>> media_sections(const std::string& sdp) {
+    std::vector<std::vector<std::string>> out;
+    size_t pos = 0;
+    while (pos < sdp.size()) {
+        size_t end = sdp.find('\n', pos);
+        if (end == std::string::npos) end = sdp.size();
+        std::string line = sdp.substr(pos, end - pos);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        pos = end + 1;
+        if (line.rfind("m=", 0) == 0) out.emplace_back();
+        if (!out.empty()) out.back().push_back(std::move(line));
+    }
+    return out;
+}
+
+} // namespace
+
+std::map<std::string, int> opus_channels_by_mid(const std::string& local_sdp, const std::string& remote_sdp) {
+    std::map<std::string, int> out;
+    for (const auto* sdp : {&local_sdp, &remote_sdp}) {
+        for (const auto& sec : media_sections(*sdp)) {
+            if (sec.front().rfind("m=audio ", 0) != 0) continue;
+            std::string mid, opus_pt;
+            for (const auto& l : sec) {
+                if (l.rfind("a=mid:", 0) == 0) mid = l.substr(6);
+                if (l.rfind("a=rtpmap:", 0) == 0) {
+                    const auto sp = l.find(' ');
+                    if (sp != std::string::npos && lower(l.substr(sp + 1, 5)) == "opus/") opus_pt = l.substr(9, sp - 9);
+                }
+            }
+            if (mid.empty() || opus_pt.empty()) continue;
+            int channels = 1;
+            const std::string fmtp = "a=fmtp:" + opus_pt + " ";
+            for (const auto& l : sec)
+                if (l.rfind(fmtp, 0) == 0) channels = opus_channels_from_fmtp(std::string_view(l).substr(fmtp.size()));
+            out[mid] = std::max(out[mid], channels);
+        }
+    }
+    return out;
 }
 
 void MediaReceiver::close() {

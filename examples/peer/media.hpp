@@ -35,12 +35,17 @@ public:
                   bool keyframe, std::span<const uint8_t> data);
     /// Finishes the recordings.
     void close();
+    /// Decode (and record) the audio of `mid` with this many channels (1 or 2); before its first packet.
+    void set_audio_channels(const std::string& mid, int channels);
 
     struct Totals {
         uint64_t video_received = 0, video_decoded = 0, video_errors = 0;
         uint64_t audio_received = 0, audio_decoded = 0, audio_errors = 0;
     };
     Totals totals() const;
+    /// One line per audio stream: `media: audio <mid> channels C decoded N stereo packets S` (C channels as decoded
+    /// and recorded; S packets the sender encoded as stereo).
+    std::vector<std::string> audio_lines() const;
     /// One line per simulcast layer received (`media: rid q video frames received N decoded N errors N`).
     std::vector<std::string> rid_lines() const;
     /// One line per video stream whose pictures carry rtcpp's test pattern: how many had a readable, increasing
@@ -63,6 +68,8 @@ private:
         int width = 0, height = 0;
     };
     struct AudioStream {
+        int channels = 1;
+        uint64_t stereo_packets = 0; ///< packets whose TOC byte says stereo (what the sender really encoded)
         std::unique_ptr<rtcpp::codec::OpusAudioDecoder> decoder;
         std::unique_ptr<rtcpp::codec::WavWriter> wav;
         uint64_t received = 0, decoded = 0, errors = 0;
@@ -77,6 +84,10 @@ private:
     std::map<std::string, std::string> video_rid_; // stream name -> rid
     std::map<std::string, AudioStream> audio_;
 };
+
+/// The Opus channel count to decode each audio m-section (by mid) with: 2 where the opus fmtp of `local_sdp` or
+/// `remote_sdp` asks for stereo (opus_channels_from_fmtp), else 1.
+std::map<std::string, int> opus_channels_by_mid(const std::string& local_sdp, const std::string& remote_sdp);
 
 /// The 440 Hz tone as 20 ms Opus packets (mono). Not thread-safe: one sender thread uses it.
 class AudioSource {

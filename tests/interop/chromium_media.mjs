@@ -289,7 +289,13 @@ async function chromiumSends(context, c) {
     check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
     await page.goto(`http://127.0.0.1:${c.port}/`);
     await page.evaluate(pageLib);
-    const r = await page.evaluate(async ({ codec, onlyCodec, simulcast, startKbps }) => {
+    const r = await page.evaluate(async ({ codec, onlyCodec, simulcast, startKbps, stereo }) => {
+      // Stereo Opus: libwebrtc encodes stereo when the remote description's opus fmtp has stereo=1, and says so
+      // to the receiver with sprop-stereo=1; neither is in a default SDP, so both are added (SDP munging).
+      const withStereo = (sdp) => {
+        const pt = (/a=rtpmap:(\d+) opus\/48000\/2/.exec(sdp) || [])[1];
+        return pt ? sdp.replace(new RegExp(`a=fmtp:${pt} ([^\r\n]*)`), (m, p) => `a=fmtp:${pt} ${p};stereo=1;sprop-stereo=1`) : sdp;
+      };
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
         video: simulcast ? simulcast : { width: 640, height: 480 } });
       const pc = new RTCPeerConnection();
@@ -302,14 +308,14 @@ async function chromiumSends(context, c) {
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
-      const offer = pc.localDescription.sdp;
+      const offer = stereo ? withStereo(pc.localDescription.sdp) : pc.localDescription.sdp;
       const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
       const answer = await res.text();
       if (res.status !== 201) return { status: res.status, offer, answer };
       // Simulcast: rtcpp sends no bandwidth feedback yet, so Chromium would stay at its 300 kbps start rate, enough
       // for two of the three layers only; a start bitrate in the answer's fmtp (libwebrtc's x-google-start-bitrate)
       // lets it enable all three from the start.
-      let remote = answer;
+      let remote = stereo ? withStereo(answer) : answer;
       if (simulcast && startKbps) {
         const vp8 = /a=rtpmap:(\d+) VP8\/90000/.exec(remote);
         if (vp8) remote = remote.replace(`a=rtpmap:${vp8[1]} VP8/90000\r\n`, `a=rtpmap:${vp8[1]} VP8/90000\r\na=fmtp:${vp8[1]} x-google-start-bitrate=${startKbps}\r\n`);
@@ -318,7 +324,7 @@ async function chromiumSends(context, c) {
       const state = await window.mt.waitConnected(pc, 10000);
       window.mt.start(pc);
       return { status: res.status, offer, answer, state, setupMs: Date.now() - t0 };
-    }, { codec: c.codec, onlyCodec: c.codec !== 'VP8' || !!c.onlyCodec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
+    }, { codec: c.codec, stereo: !!c.stereo, onlyCodec: c.codec !== 'VP8' || !!c.onlyCodec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
     if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.port}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
     if (r.status !== 201) return;
@@ -388,6 +394,14 @@ async function chromiumSends(context, c) {
       check(ivfFrames > 0 && ivfFrames >= 0.9 * s.video.decoded, `${c.name}: recorded IVF (${fourcc}) holds ${ivfFrames} frames (decoded ${s.video.decoded})`);
     }
     check(wavs.some((w) => w.ok && w.seconds > 1), `${c.name}: recorded WAV holds ${wavs.map((w) => (w.seconds || 0).toFixed(2)).join(', ')} s of audio`);
+    if (c.stereo) {
+      // rtcpp-peer: `media: audio <mid> channels C decoded N stereo packets S`.
+      const a = /media: audio \S+ channels (\d+) decoded (\d+) stereo packets (\d+)/.exec(out);
+      figure(`${c.name}: ${a ? a[0] : 'no audio line'}`);
+      check(a && Number(a[3]) >= 0.9 * Number(a[2]) && Number(a[2]) > 0, `${c.name}: Chromium sent stereo Opus (${a ? a[3] : 0} of ${a ? a[2] : 0} packets)`);
+      check(a && Number(a[1]) === 2 && wavs.length > 0 && wavs.every((w) => w.channels === 2),
+        `${c.name}: rtcpp decoded and recorded 2 channels (decoder ${a ? a[1] : '-'}, WAV ${wavs.map((w) => w.channels).join(', ')})`);
+    }
   } finally {
     await stopPeer(peer);
     if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
@@ -592,6 +606,8 @@ async function main() {
     { id: 'rtcpp-offers-h264', name: 'rtcpp offers testsrc H264, chromium answers', run: rtcppOffers, codec: 'H264', port: 18690 },
     // Chromium offers to receive Constrained Baseline 3.1, packetization-mode 1 only: what rtcpp's encoder makes.
     { id: 'rtcpp-answers-h264', name: 'rtcpp sends testsrc H264 (42e01f, mode 1 only) to a chromium recvonly offer', run: rtcppSends, codec: 'H264', fmtp: ['profile-level-id=42e01f', 'packetization-mode=1'], port: 18695 },
+    // Opus stereo=1 both ways in the SDP: Chromium encodes stereo, rtcpp decodes and records two channels.
+    { id: 'chromium-sends-stereo', name: 'chromium sends camera+mic with stereo Opus, rtcpp decodes 2 channels', run: chromiumSends, codec: 'VP8', onlyCodec: true, stereo: true, port: 18698 },
     { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', onlyCodec: true, simulcast: true, port: 18650 },
   ];
   // Case ids after the binary (or ONLY=id,...) pick a subset.
