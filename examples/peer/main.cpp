@@ -20,6 +20,11 @@
 //       cc: T s target K kbps sent B bytes received R bytes   (T since start; B, R: RTP payload bytes so far)
 //   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
 //       media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
+//       Received audio is played out through an adaptive jitter buffer (rtp::AudioJitterBuffer, a 20 ms "sound card"
+//       tick): "decoded" counts the frames played from media (directly or from in-band FEC), "errors" the corrupt
+//       packets concealed. Per audio stream it also prints `media: audio MID channels C decoded N stereo packets S`
+//       and `media: audio MID jitter buffer late-loss X % (L late of P packets) playout delay mean M ms p95 Q ms
+//       target T ms; frames normal N fec F concealed C underruns U dropped D`.
 //   --stats FILE: at exit, write getStats() as JSON to FILE (PeerConnection::get_stats().to_json(); an array of them
 //       when --listen served several connections), to compare with a browser's getStats().
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.

@@ -1,5 +1,7 @@
 #include "media.hpp"
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -14,11 +16,32 @@ std::string lower(std::string s) {
 }
 } // namespace
 
+namespace {
+rtcpp::Timestamp steady_now() {
+    return rtcpp::Timestamp::micros(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+}
+constexpr auto kAudioFrame = rtcpp::TimeDelta::millis(20);
+} // namespace
+
+MediaReceiver::MediaReceiver(std::string record_dir) : record_dir_(std::move(record_dir)) {
+    // The "sound card": asks every stream for its due frames. A 5 ms tick plays a frame at most 5 ms after its slot.
+    playout_ = std::thread([this] {
+        std::unique_lock l(playout_m_);
+        while (!playout_cv_.wait_for(l, std::chrono::milliseconds(5), [&] { return playout_stop_; })) {
+            l.unlock();
+            play_audio(steady_now());
+            l.lock();
+        }
+    });
+}
+
 bool MediaReceiver::on_frame(const std::string& mid, const std::string& rid, const std::string& codec,
                              uint32_t rtp_timestamp, bool keyframe, std::span<const uint8_t> data) {
     std::lock_guard l(m_);
     if (lower(codec) == "opus") {
-        on_audio(audio_[mid], mid, data);
+        on_audio(audio_[mid], mid, rtp_timestamp, data);
         return false;
     }
     const std::string name = rid.empty() ? mid : mid + "-" + rid;
@@ -94,51 +117,84 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
     return false;
 }
 
-void MediaReceiver::on_audio(AudioStream& s, const std::string& mid, std::span<const uint8_t> data) {
+void MediaReceiver::on_audio(AudioStream& s, const std::string& mid, uint32_t rtp_timestamp,
+                             std::span<const uint8_t> data) {
     ++s.received;
     if (!data.empty() && (data[0] & 0x04) != 0) ++s.stereo_packets; // RFC 6716 3.1: the TOC byte's s bit
-    if (!s.decoder) {
+    if (!s.jitter) {
         // The negotiated channel count (set_audio_channels); libopus up- or downmixes a packet that differs.
-        auto d = OpusAudioDecoder::create(s.channels);
+        auto d = rtcpp::rtp::AudioJitterDecoder::create(kOpusSampleRate, s.channels, kAudioFrame);
         if (!d) {
             ++s.errors;
+            std::fprintf(stderr, "audio %s: %s\n", mid.c_str(), d.error().to_string().c_str());
             return;
         }
         s.decoder = std::move(*d);
+        s.jitter = std::make_unique<rtcpp::rtp::AudioJitterBuffer>();
     }
-    auto pcm = s.decoder->decode(data);
-    if (!pcm) {
-        ++s.errors;
-        return;
-    }
-    ++s.decoded;
-    if (record_dir_.empty()) return;
-    if (!s.wav) {
-        const auto path = (std::filesystem::path(record_dir_) / ("audio-" + mid + ".wav")).string();
-        auto w = WavWriter::open(path, kOpusSampleRate, s.decoder->channels());
-        if (!w) {
-            std::fprintf(stderr, "%s\n", w.error().to_string().c_str());
-            record_dir_.clear();
-            return;
+    s.jitter->handle_packet(steady_now(), rtp_timestamp, data);
+}
+
+void MediaReceiver::play_audio(rtcpp::Timestamp now) {
+    std::lock_guard l(m_);
+    for (auto& [mid, s] : audio_) play(s, mid, now);
+}
+
+void MediaReceiver::play(AudioStream& s, const std::string& mid, rtcpp::Timestamp now) {
+    if (!s.jitter) return;
+    if (!s.next_playout) s.next_playout = now;
+    // Slots missed by more than a second (the process stalled) are skipped, not played in a burst.
+    if (now - *s.next_playout > rtcpp::TimeDelta::seconds(1)) s.next_playout = now;
+    while (*s.next_playout <= now) {
+        *s.next_playout += kAudioFrame;
+        auto frame = s.jitter->poll_frame(now);
+        if (!frame) continue;
+        const auto pcm = s.decoder->decode(*frame);
+        if (record_dir_.empty()) continue;
+        if (!s.wav) {
+            const auto path = (std::filesystem::path(record_dir_) / ("audio-" + mid + ".wav")).string();
+            auto w = WavWriter::open(path, kOpusSampleRate, s.channels);
+            if (!w) {
+                std::fprintf(stderr, "%s\n", w.error().to_string().c_str());
+                record_dir_.clear();
+                continue;
+            }
+            s.wav = std::move(*w);
         }
-        s.wav = std::move(*w);
+        (void)s.wav->write(pcm);
     }
-    (void)s.wav->write(*pcm);
 }
 
 void MediaReceiver::set_audio_channels(const std::string& mid, int channels) {
     std::lock_guard l(m_);
     auto& s = audio_[mid];
-    if (!s.decoder) s.channels = channels == 2 ? 2 : 1;
+    if (!s.jitter) s.channels = channels == 2 ? 2 : 1;
 }
 
 std::vector<std::string> MediaReceiver::audio_lines() const {
     std::lock_guard l(m_);
     std::vector<std::string> out;
-    for (const auto& [mid, s] : audio_)
-        if (s.received > 0)
-            out.push_back("media: audio " + mid + " channels " + std::to_string(s.channels) + " decoded " +
-                          std::to_string(s.decoded) + " stereo packets " + std::to_string(s.stereo_packets));
+    for (const auto& [mid, s] : audio_) {
+        if (s.received == 0) continue;
+        out.push_back("media: audio " + mid + " channels " + std::to_string(s.channels) + " decoded " +
+                      std::to_string(s.decoded()) + " stereo packets " + std::to_string(s.stereo_packets));
+        if (!s.jitter) continue;
+        const auto& j = s.jitter->stats();
+        const auto& d = s.decoder->stats();
+        char line[400];
+        std::snprintf(line, sizeof line,
+                      "media: audio %s jitter buffer late-loss %.2f %% (%llu late of %llu packets) playout delay mean "
+                      "%lld ms p95 %lld ms target %lld ms; frames normal %llu fec %llu concealed %llu underruns %llu "
+                      "dropped %llu",
+                      mid.c_str(), 100.0 * j.late_loss_rate(), static_cast<unsigned long long>(j.late),
+                      static_cast<unsigned long long>(j.packets_received),
+                      static_cast<long long>(s.jitter->mean_delay().ms()),
+                      static_cast<long long>(s.jitter->delay_percentile(0.95).ms()),
+                      static_cast<long long>(s.jitter->target_delay().ms()), static_cast<unsigned long long>(d.decoded),
+                      static_cast<unsigned long long>(d.fec_decoded), static_cast<unsigned long long>(d.concealed),
+                      static_cast<unsigned long long>(j.underruns), static_cast<unsigned long long>(j.frames_dropped));
+        out.emplace_back(line);
+    }
     return out;
 }
 
@@ -187,6 +243,12 @@ std::map<std::string, int> opus_channels_by_mid(const std::string& local_sdp, co
 }
 
 void MediaReceiver::close() {
+    {
+        std::lock_guard pl(playout_m_);
+        playout_stop_ = true;
+    }
+    playout_cv_.notify_all();
+    if (playout_.joinable()) playout_.join();
     std::lock_guard l(m_);
     for (auto& [name, s] : video_)
         if (s.ivf) (void)s.ivf->close();
@@ -206,8 +268,9 @@ MediaReceiver::Totals MediaReceiver::totals() const {
     }
     for (const auto& [name, s] : audio_) {
         t.audio_received += s.received;
-        t.audio_decoded += s.decoded;
-        t.audio_errors += s.errors;
+        t.audio_decoded += s.decoded();
+        // Corrupt packets the decoder had to conceal, and streams it could not be made for.
+        t.audio_errors += s.errors + (s.decoder ? s.decoder->stats().errors : 0);
     }
     return t;
 }

@@ -11,7 +11,11 @@
 #include "codec/test_pattern.hpp"
 #include "codec/vpx_decoder.hpp"
 #include "codec/vpx_encoder.hpp"
+#include "rtp/audio_jitter_buffer.hpp"
+#include "rtp/audio_jitter_decoder.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,21 +23,25 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace peer {
 
 /// Decodes received frames; thread-safe (the PeerConnection calls back on its own thread, main reads the summary).
+/// Audio goes through an adaptive jitter buffer (rtp::AudioJitterBuffer) that a playout thread drains every 20 ms,
+/// like a sound card: what is decoded, counted and recorded is what would have been played, with Opus in-band FEC
+/// for a lost packet whose successor is there and concealment (PLC) for the rest.
 class MediaReceiver {
 public:
     /// `record_dir` empty: decode only.
-    explicit MediaReceiver(std::string record_dir) : record_dir_(std::move(record_dir)) {}
+    explicit MediaReceiver(std::string record_dir);
     ~MediaReceiver() { close(); }
 
     /// One received frame. Returns true when the stream needs a keyframe (none yet, or a decode error).
     bool on_frame(const std::string& mid, const std::string& rid, const std::string& codec, uint32_t rtp_timestamp,
                   bool keyframe, std::span<const uint8_t> data);
-    /// Finishes the recordings.
+    /// Stops the audio playout and finishes the recordings.
     void close();
     /// Decode (and record) the audio of `mid` with this many channels (1 or 2); before its first packet.
     void set_audio_channels(const std::string& mid, int channels);
@@ -70,15 +78,27 @@ private:
     struct AudioStream {
         int channels = 1;
         uint64_t stereo_packets = 0; ///< packets whose TOC byte says stereo (what the sender really encoded)
-        std::unique_ptr<rtcpp::codec::OpusAudioDecoder> decoder;
+        std::unique_ptr<rtcpp::rtp::AudioJitterBuffer> jitter;
+        std::unique_ptr<rtcpp::rtp::AudioJitterDecoder> decoder;
+        std::optional<rtcpp::Timestamp> next_playout;
         std::unique_ptr<rtcpp::codec::WavWriter> wav;
-        uint64_t received = 0, decoded = 0, errors = 0;
+        uint64_t received = 0;
+        uint64_t errors = 0; ///< the decoder could not be made
+        /// Frames played from media (normal or from the next packet's in-band FEC), and concealed ones.
+        uint64_t decoded() const { return decoder ? decoder->stats().decoded + decoder->stats().fec_decoded : 0; }
     };
     bool on_video(VideoStream& s, const std::string& name, const std::string& codec, uint32_t ts, bool keyframe,
                   std::span<const uint8_t> data);
-    void on_audio(AudioStream& s, const std::string& name, std::span<const uint8_t> data);
+    void on_audio(AudioStream& s, const std::string& name, uint32_t rtp_timestamp, std::span<const uint8_t> data);
+    /// Plays every audio frame due by `now` (the playout thread, every few ms).
+    void play_audio(rtcpp::Timestamp now);
+    void play(AudioStream& s, const std::string& mid, rtcpp::Timestamp now);
 
     mutable std::mutex m_;
+    std::mutex playout_m_;
+    std::condition_variable playout_cv_;
+    bool playout_stop_ = false;
+    std::thread playout_;
     std::string record_dir_;
     std::map<std::string, VideoStream> video_; // by mid, or mid-rid for simulcast layers
     std::map<std::string, std::string> video_rid_; // stream name -> rid

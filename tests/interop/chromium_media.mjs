@@ -356,6 +356,9 @@ async function chromiumSends(context, c) {
     check(sent > 0 && s.video.decoded >= 0.9 * sent, `${c.name}: rtcpp decoded ${s.video.decoded} video frames >= 90 % of Chromium's framesSent ${sent} (${(100 * s.video.decoded / Math.max(sent, 1)).toFixed(1)} %)`);
     check(s.video.errors === 0, `${c.name}: no video decode errors (${s.video.errors})`);
     check(s.audio.decoded > 0 && s.audio.errors === 0, `${c.name}: rtcpp decoded ${s.audio.decoded} audio frames, ${s.audio.errors} errors`);
+    // rtcpp-peer plays received audio out through its adaptive jitter buffer.
+    const jb = /media: audio \S+ jitter buffer [^\n]*/.exec(out);
+    figure(`${c.name}: ${jb ? jb[0] : 'no jitter buffer line'}`);
     if (c.simulcast) {
       const rids = parseRids(out);
       const layers = Object.keys(at.out).filter((k) => k.startsWith('video:'));
