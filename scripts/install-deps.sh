@@ -5,7 +5,7 @@
 #   interop + the real peers the interop tests run against (Chromium, aiortc, coturn, Janus, Node for Playwright)
 set -euo pipefail
 groups=("${@:-build}")
-pkgs=(build-essential cmake pkg-config libssl-dev libsrtp2-dev libusrsctp-dev libopus-dev libvpx-dev doctest-dev
+pkgs=(build-essential cmake pkg-config libssl-dev libsrtp2-dev libusrsctp-dev libopus-dev libvpx-dev libopenh264-dev doctest-dev
       libcpp-httplib-dev)
 for g in "${groups[@]}"; do
   case "$g" in

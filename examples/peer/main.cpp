@@ -11,14 +11,20 @@
 //   --ice-tcp: also gather ICE-TCP candidates (a TCP listener per local address; Configuration::ice_tcp).
 //   --bind IP: the local address to use (default: every interface, loopback included).
 //   --timeout SECONDS: give up after this long (default 120).
-//   --media testsrc: also send a 440 Hz tone (Opus) and a test pattern (640x360, 30 fps, VP8 or --video-codec VP9) on
-//       sendrecv transceivers (answering: on what the offer has), and decode what arrives.
+//   --media testsrc: also send a 440 Hz tone (Opus) and a test pattern (640x360, 30 fps, VP8 or --video-codec VP9 or
+//       H264) on sendrecv transceivers (answering: on what the offer has), and decode what arrives.
 //   --media recv: receive only (recvonly transceivers when offering; answering: whatever the offer sends).
-//   --record DIR: write what arrives to DIR/video-<mid>.ivf and DIR/audio-<mid>.wav (decoded PCM).
+//   --record DIR: write what arrives to DIR/video-<mid>.ivf (VP8/VP9) or DIR/video-<mid>.h264 (H.264, Annex B) and
+//       DIR/audio-<mid>.wav (decoded PCM; stereo when the opus fmtp of either SDP has stereo=1 or sprop-stereo=1).
 //   --cc-trace: with --media, print a line to stderr every 500 ms once connected:
 //       cc: T s target K kbps sent B bytes received R bytes   (T since start; B, R: RTP payload bytes so far)
 //   --duration SECONDS: stop after this long, exit 0. With --media, one summary line goes to stderr at exit:
 //       media: video frames received N decoded N errors N; audio frames received M decoded M errors M; sent video F audio A
+//       Received audio is played out through an adaptive jitter buffer (rtp::AudioJitterBuffer, a 20 ms "sound card"
+//       tick): "decoded" counts the frames played from media (directly or from in-band FEC), "errors" the corrupt
+//       packets concealed. Per audio stream it also prints `media: audio MID channels C decoded N stereo packets S`
+//       and `media: audio MID jitter buffer late-loss X % (L late of P packets) playout delay mean M ms p95 Q ms
+//       target T ms; frames normal N fec F concealed C underruns U dropped D`.
 //   --stats FILE: at exit, write getStats() as JSON to FILE (PeerConnection::get_stats().to_json(); an array of them
 //       when --listen served several connections), to compare with a browser's getStats().
 // Exit status: 0 done, 1 usage, 2 signalling failed, 3 connection failed, 4 file error, 5 timeout.
@@ -558,6 +564,22 @@ void wire(Connection& c, const Options& o, Outcome& outcome) {
     if (media) media->wire();
 }
 
+/// Stereo Opus where the SDPs ask for it (stereo=1 / sprop-stereo=1 on the opus fmtp): decoded and recorded as such.
+void set_audio_channels(MediaShared& media, const std::string& local_sdp, const std::string& remote_sdp) {
+    for (const auto& [mid, channels] : peer::opus_channels_by_mid(local_sdp, remote_sdp)) {
+        media.receiver.set_audio_channels(mid, channels);
+        if (channels == 2) std::fprintf(stderr, "[%8.1f ms] audio mid %s: stereo Opus\n", elapsed_ms(), mid.c_str());
+    }
+}
+
+/// The video codecs we encode and decode, `preferred` first (the answerer's first common one is what gets sent).
+std::vector<std::string> video_codecs(codec::VideoCodec preferred) {
+    std::vector<std::string> out{std::string(codec::to_string(preferred))};
+    for (auto c : {codec::VideoCodec::VP8, codec::VideoCodec::VP9, codec::VideoCodec::H264})
+        if (c != preferred) out.emplace_back(codec::to_string(c));
+    return out;
+}
+
 /// Answering with --media testsrc: a sendrecv transceiver for each audio/video m-line of the offer, added before
 /// the answer is created so the answer takes them for those m-lines (as addTrack would in a browser). The answer's
 /// direction then follows the offer's (sendonly where the offer only receives).
@@ -576,8 +598,8 @@ void add_answer_media(PeerConnection& pc, const Options& o, const std::string& o
         TransceiverInit init;
         if (*kind == MediaKind::Video) {
             // --video-codec first; the others keep an m-line we could not encode for still receivable.
-            const bool vp9 = o.video_codec == codec::VideoCodec::VP9;
-            init.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9", "H264", "AV1"};
+            init.codecs = video_codecs(o.video_codec);
+            init.codecs.push_back("AV1");
         }
         if (auto r = pc.add_transceiver(*kind, init); !r)
             std::fprintf(stderr, "cannot add a %s transceiver: %s\n", std::string(to_string(*kind)).c_str(),
@@ -595,8 +617,7 @@ Result<void> add_media(PeerConnection& pc, const Options& o) {
         video.direction = RtpDirection::RecvOnly;
     } else {
         audio.codecs = {"opus"};
-        const bool vp9 = o.video_codec == codec::VideoCodec::VP9;
-        video.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9"};
+        video.codecs = video_codecs(o.video_codec);
     }
     if (auto r = pc.add_transceiver(MediaKind::Audio, audio); !r) return r.error();
     if (auto r = pc.add_transceiver(MediaKind::Video, video); !r) return r.error();
@@ -661,6 +682,7 @@ int run(const Options& o) {
                 res.set_content(answer ? "setting the answer failed\n" : answer.error().to_string() + "\n", "text/plain");
                 return;
             }
+            if (media) set_audio_channels(*media, pc.local_description()->sdp, req.body);
             if ((*c)->media) {
                 (*c)->media->negotiated();
                 (*c)->media->start();
@@ -770,6 +792,7 @@ int run(const Options& o) {
             std::fprintf(stderr, "the answer was refused: %s\n", r.error().to_string().c_str());
             return 2;
         }
+        if (media) set_audio_channels(*media, pc.local_description()->sdp, res->body);
         if (conn.media) {
             conn.media->negotiated();
             conn.media->start();
@@ -834,6 +857,7 @@ int run(const Options& o) {
             }
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : media->receiver.audio_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         if (media->target_changes.load() > 0)
             std::fprintf(stderr, "cc: target bitrate %lld kbps after %llu changes (transport-cc feedback from the peer)\n",
@@ -873,7 +897,7 @@ int usage() {
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
                  "[--timeout SECONDS] [--quiet] [--verbose]\n"
-                 "                  [--media testsrc|recv] [--video-codec VP8|VP9] [--record DIR] [--duration SECONDS] [--cc-trace]\n"
+                 "                  [--media testsrc|recv] [--video-codec VP8|VP9|H264] [--record DIR] [--duration SECONDS] [--cc-trace]\n"
                  "                  [--stats FILE]\n");
     return 1;
 }

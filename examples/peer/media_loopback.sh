@@ -1,7 +1,7 @@
 #!/bin/sh
 # Two rtcpp-peer processes on 127.0.0.1 exchange audio (Opus tone) and video (test pattern) both ways with
 # --media testsrc --record, then each checks its summary line against what the other sent, and the files.
-#   media_loopback.sh PATH/TO/rtcpp-peer [VP8|VP9] [PORT]
+#   media_loopback.sh PATH/TO/rtcpp-peer [VP8|VP9|H264] [PORT]
 set -eu
 PEER=$1
 CODEC=${2:-VP8}
@@ -44,10 +44,28 @@ for rx_side in 'ab':
     check(ad >= 0.8 * ref_a, f'{rx_side}: decoded {ad} audio frames of ~{ref_a}')
     pm = re.search(r'media: video \S+ test pattern frames (\d+) of (\d+) decoded', open(os.path.join(d, rx_side + '.log')).read())
     check(pm is not None and int(pm.group(1)) >= 0.95 * vd, f'{rx_side}: test pattern counters read back: {pm.group(0) if pm else None}')
+    # Received audio is played through the adaptive jitter buffer: on loopback nearly nothing is late, and the
+    # playout delay stays near the buffer's 60 ms start (no jitter to adapt to).
+    jb = re.search(r'media: audio \S+ jitter buffer late-loss ([\d.]+) % \((\d+) late of (\d+) packets\) playout delay '
+                   r'mean (\d+) ms p95 (\d+) ms target (\d+) ms; frames normal (\d+) fec (\d+) concealed (\d+)',
+                   open(os.path.join(d, rx_side + '.log')).read())
+    check(jb is not None and float(jb.group(1)) <= 1.0 and int(jb.group(3)) >= 0.8 * ref_a and int(jb.group(5)) < 200
+          and int(jb.group(7)) >= 0.8 * ref_a, f'{rx_side}: audio jitter buffer: {jb.group(0) if jb else None}')
     ivf = glob.glob(os.path.join(d, rx_side, 'video-*.ivf'))
+    h264 = glob.glob(os.path.join(d, rx_side, 'video-*.h264'))
     wav = glob.glob(os.path.join(d, rx_side, 'audio-*.wav'))
-    check(len(ivf) == 1 and len(wav) == 1, f'{rx_side}: one IVF and one WAV ({ivf}, {wav})')
-    if ivf:
+    video_files = h264 if codec == 'H264' else ivf
+    check(len(video_files) == 1 and len(ivf) + len(h264) == 1 and len(wav) == 1,
+          f'{rx_side}: one video file and one WAV ({ivf}, {h264}, {wav})')
+    if h264 and codec == 'H264':
+        b = open(h264[0], 'rb').read()
+        # Annex B: starts with a start code; the first access unit is a keyframe (SPS first), and it holds at least
+        # one coded slice per decoded frame.
+        nal_types = [b[m.end()] & 0x1f for m in re.finditer(rb'\x00\x00\x01', b) if m.end() < len(b)]
+        slices = sum(1 for t in nal_types if t in (1, 5))
+        check(b[:4] == b'\x00\x00\x00\x01' and nal_types[:1] == [7] and slices >= vd,
+              f'{rx_side}: Annex B {len(b)} bytes, {slices} slices, first NAL types {nal_types[:4]}')
+    if ivf and codec != 'H264':
         h = open(ivf[0], 'rb').read(32)
         magic, _, hl, fourcc, w, hh, rate, scale, n = struct.unpack('<4sHH4sHHIII', h[:28])
         check(magic == b'DKIF' and fourcc == (b'VP90' if codec == 'VP9' else b'VP80') and (w, hh) == (640, 360)

@@ -46,7 +46,7 @@ std::vector<uint8_t> ivf_file_header(VideoCodec codec, int width, int height, ui
     put_tag(h, "DKIF");
     put_le(h, 0, 2);  // version
     put_le(h, 32, 2); // header size
-    put_tag(h, codec == VideoCodec::VP8 ? "VP80" : "VP90");
+    put_tag(h, codec == VideoCodec::VP8 ? "VP80" : codec == VideoCodec::VP9 ? "VP90" : "H264");
     put_le(h, static_cast<uint16_t>(width), 2);
     put_le(h, static_cast<uint16_t>(height), 2);
     put_le(h, timebase_den, 4); // rate
@@ -121,6 +121,37 @@ Result<void> IvfWriter::close() {
     auto r = rewrite_header(out_, ivf_file_header(codec_, width_, height_, timebase_den_, frames_), "IVF header");
     out_.close();
     return r;
+}
+
+// ---- Annex B ----
+
+Result<std::unique_ptr<AnnexBWriter>> AnnexBWriter::open(const std::string& path) {
+    std::unique_ptr<AnnexBWriter> w(new AnnexBWriter());
+    if (auto r = open_file(w->out_, path); !r.ok()) return r.error();
+    return w;
+}
+
+AnnexBWriter::~AnnexBWriter() { (void)close(); }
+
+Result<void> AnnexBWriter::write(std::span<const uint8_t> au) {
+    if (!out_.is_open()) return make_error(ErrorCategory::InvalidStateError, "codec", "Annex B writer closed");
+    // Without a leading start code the unit would merge into the previous one's last NAL in the file.
+    const bool start3 = au.size() >= 3 && au[0] == 0 && au[1] == 0 && au[2] == 1;
+    const bool start4 = au.size() >= 4 && au[0] == 0 && au[1] == 0 && au[2] == 0 && au[3] == 1;
+    if (!start3 && !start4)
+        return make_error(ErrorCategory::DataError, "codec", "H.264 access unit without an Annex B start code");
+    if (auto r = write_bytes(out_, au, "H.264 access unit"); !r.ok()) return r;
+    ++access_units_;
+    return {};
+}
+
+Result<void> AnnexBWriter::close() {
+    if (!out_.is_open()) return {};
+    out_.flush();
+    const bool ok = static_cast<bool>(out_);
+    out_.close();
+    if (!ok) return make_error(ErrorCategory::OperationError, "codec", "Annex B file write failed");
+    return {};
 }
 
 // ---- WAV ----

@@ -1,4 +1,5 @@
-// Files the examples record into: IVF (VP8/VP9 frames), WAV (16-bit PCM) and Ogg/Opus (RFC 7845).
+// Files the examples record into: IVF (VP8/VP9 frames), raw Annex B (H.264), WAV (16-bit PCM) and Ogg/Opus
+// (RFC 7845).
 // Each writer rewrites its header's sizes on close(), so a file is only complete once closed.
 #pragma once
 
@@ -41,6 +42,22 @@ private:
     int height_ = 0;
     uint32_t timebase_den_ = 90000;
     uint32_t frames_ = 0;
+};
+
+/// An H.264 elementary stream (`.h264`): access units back to back, as Annex B with start codes, which is what
+/// ffmpeg/ffprobe and openh264's h264dec read. Access units without a start code are refused.
+class AnnexBWriter {
+public:
+    static Result<std::unique_ptr<AnnexBWriter>> open(const std::string& path);
+    ~AnnexBWriter();
+    Result<void> write(std::span<const uint8_t> access_unit);
+    Result<void> close();
+    uint64_t access_units() const { return access_units_; }
+
+private:
+    AnnexBWriter() = default;
+    std::ofstream out_;
+    uint64_t access_units_ = 0;
 };
 
 class WavWriter {

@@ -22,6 +22,19 @@ opus_int32 clamp_bitrate(DataRate r) { return static_cast<opus_int32>(std::clamp
 
 } // namespace
 
+int opus_channels_from_fmtp(std::string_view fmtp) {
+    // `key=value` pairs separated by ';' with optional spaces around them.
+    while (!fmtp.empty()) {
+        const size_t end = std::min(fmtp.find(';'), fmtp.size());
+        std::string_view item = fmtp.substr(0, end);
+        fmtp.remove_prefix(std::min(end + 1, fmtp.size()));
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\r')) item.remove_suffix(1);
+        if (item == "stereo=1" || item == "sprop-stereo=1") return 2;
+    }
+    return 1;
+}
+
 Result<std::unique_ptr<OpusAudioEncoder>> OpusAudioEncoder::create(const OpusEncoderConfig& config) {
     if (config.channels != 1 && config.channels != 2)
         return make_error(ErrorCategory::RangeError, "codec", "Opus encoder: 1 or 2 channels");

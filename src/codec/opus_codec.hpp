@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 // libopus's own handle types (global `typedef struct OpusEncoder OpusEncoder;`); the wrappers are named
@@ -28,6 +29,11 @@ struct OpusEncoderConfig {
     /// The loss the encoder should expect (0..100): in-band FEC only kicks in when it is above zero.
     int expected_loss_percent = 0;
 };
+
+/// The channel count to decode a stream with, from the Opus fmtp parameters (RFC 7587 section 6.1) of the SDPs:
+/// 2 when `stereo=1` (the receiver's preference, which libwebrtc senders follow) or `sprop-stereo=1` (the sender
+/// says it may send stereo) appears, else 1. Either count decodes any Opus packet (libopus up- or downmixes).
+int opus_channels_from_fmtp(std::string_view fmtp);
 
 class OpusAudioEncoder {
 public:

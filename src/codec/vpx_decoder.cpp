@@ -20,6 +20,8 @@ VpxDecoder::VpxDecoder(std::unique_ptr<Impl> impl, VideoCodec codec) : impl_(std
 VpxDecoder::~VpxDecoder() = default;
 
 Result<std::unique_ptr<VpxDecoder>> VpxDecoder::create(VideoCodec codec) {
+    if (codec != VideoCodec::VP8 && codec != VideoCodec::VP9)
+        return make_error(ErrorCategory::NotSupportedError, "codec", "libvpx decodes VP8 and VP9 only");
     vpx_codec_iface_t* iface = codec == VideoCodec::VP8 ? vpx_codec_vp8_dx() : vpx_codec_vp9_dx();
     auto impl = std::make_unique<Impl>();
     vpx_codec_dec_cfg_t cfg{};

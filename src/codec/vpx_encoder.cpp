@@ -9,13 +9,21 @@
 
 namespace rtcpp::codec {
 
-std::string_view to_string(VideoCodec c) { return c == VideoCodec::VP8 ? "VP8" : "VP9"; }
+std::string_view to_string(VideoCodec c) {
+    switch (c) {
+    case VideoCodec::VP8: return "VP8";
+    case VideoCodec::VP9: return "VP9";
+    case VideoCodec::H264: return "H264";
+    }
+    return "?";
+}
 
 std::optional<VideoCodec> video_codec_from_name(std::string_view name) {
     std::string n(name);
     for (auto& ch : n) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (n == "VP8") return VideoCodec::VP8;
     if (n == "VP9") return VideoCodec::VP9;
+    if (n == "H264") return VideoCodec::H264;
     return std::nullopt;
 }
 
@@ -50,6 +58,8 @@ VpxEncoder::~VpxEncoder() = default;
 Result<std::unique_ptr<VpxEncoder>> VpxEncoder::create(const VpxEncoderConfig& config) {
     if (config.width <= 0 || config.height <= 0 || config.width > 16384 || config.height > 16384 || config.fps <= 0)
         return make_error(ErrorCategory::RangeError, "codec", "bad VPX encoder size or frame rate");
+    if (config.codec != VideoCodec::VP8 && config.codec != VideoCodec::VP9)
+        return make_error(ErrorCategory::NotSupportedError, "codec", "libvpx encodes VP8 and VP9 only");
     vpx_codec_iface_t* iface = config.codec == VideoCodec::VP8 ? vpx_codec_vp8_cx() : vpx_codec_vp9_cx();
     auto impl = std::make_unique<Impl>();
     if (auto err = vpx_codec_enc_config_default(iface, &impl->cfg, 0); err != VPX_CODEC_OK)

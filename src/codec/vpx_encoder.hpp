@@ -1,4 +1,5 @@
 // libvpx VP8/VP9 encoder set up for real-time sending (one pass, CBR, no lookahead), for the examples.
+// (H.264 goes through libopenh264 instead: codec/h264_encoder.hpp.)
 #pragma once
 
 #include "codec/image.hpp"
@@ -11,9 +12,9 @@
 
 namespace rtcpp::codec {
 
-enum class VideoCodec { VP8, VP9 };
+enum class VideoCodec { VP8, VP9, H264 };
 std::string_view to_string(VideoCodec c);
-/// "VP8" / "VP9" (case-insensitive, as in SDP rtpmap).
+/// "VP8" / "VP9" / "H264" (case-insensitive, as in SDP rtpmap).
 std::optional<VideoCodec> video_codec_from_name(std::string_view name);
 
 struct VpxEncoderConfig {

@@ -117,7 +117,13 @@ TEST_CASE("VPX encoder refuses a picture of the wrong size and bad configs") {
     CHECK_FALSE(VpxEncoder::create(cfg).ok());
     CHECK(video_codec_from_name("vp9") == VideoCodec::VP9);
     CHECK(video_codec_from_name("VP8") == VideoCodec::VP8);
-    CHECK_FALSE(video_codec_from_name("H264").has_value());
+    CHECK(video_codec_from_name("h264") == VideoCodec::H264);
+    CHECK_FALSE(video_codec_from_name("AV1").has_value());
+    // H.264 is libopenh264's (H264Encoder/H264Decoder), not libvpx's.
+    cfg.width = 320;
+    cfg.codec = VideoCodec::H264;
+    CHECK(VpxEncoder::create(cfg).error().category == rtcpp::ErrorCategory::NotSupportedError);
+    CHECK_FALSE(VpxDecoder::create(VideoCodec::H264).ok());
 }
 
 TEST_CASE("VPX decoder fed garbage counts errors and keeps working") {

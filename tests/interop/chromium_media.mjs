@@ -2,11 +2,13 @@
 //   netns-setup.sh node chromium_media.mjs PATH/TO/rtcpp-peer
 // Cases:
 //  - Chromium offers its fake camera + microphone (sendonly) to `rtcpp-peer --listen --media recv --record DIR`:
-//    rtcpp decodes (libvpx, libopus) at least 90 % of the video frames Chromium's outbound-rtp says it sent, with no
-//    decode error, and some audio; the recorded IVF/WAV files hold what was received. VP8, VP9, and a three-rid
-//    simulcast offer (frames counted per rid when rtcpp-peer prints them).
+//    rtcpp decodes (libvpx, libopenh264, libopus) at least 90 % of the video frames Chromium's outbound-rtp says it
+//    sent, with no decode error, and some audio; the recorded IVF (Annex B .h264 for H.264) and WAV files hold what
+//    was received. VP8, VP9, H264, and a three-rid simulcast offer (frames counted per rid when rtcpp-peer prints
+//    them).
 //  - Chromium offers recvonly audio+video to `rtcpp-peer --listen --media testsrc`: Chromium's inbound-rtp video
-//    framesDecoded reaches 90 % of what rtcpp says it sent, audio totalSamplesReceived grows, within 10 s. VP8, VP9.
+//    framesDecoded reaches 90 % of what rtcpp says it sent, audio totalSamplesReceived grows, within 10 s. VP8, VP9,
+//    H264.
 //  - rtcpp offers (`rtcpp-peer --connect URL --media testsrc`) to Chromium, which answers with its own camera and
 //    microphone added: the same checks on Chromium's side, and on rtcpp's side if rtcpp offered to receive too.
 // rtcpp-peer prints at exit: `media: video frames received N decoded N errors N; audio frames received M decoded M
@@ -158,6 +160,26 @@ function ivfInfo(file) {
   }
   return { ok: true, fourcc, width, height, frames, complete };
 }
+// An Annex B H.264 file (--record): pictures are the coded slices (types 1, 5) with first_mb_in_slice 0 (its ue(v)
+// is the single bit 1), so a picture split into several slices counts once.
+function h264Info(file) {
+  const b = fs.readFileSync(file);
+  const types = [];
+  let pictures = 0;
+  let idr = 0;
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] !== 0 || b[i + 1] !== 0 || b[i + 2] !== 1) continue;
+    const type = b[i + 3] & 0x1f;
+    types.push(type);
+    if ((type === 1 || type === 5) && i + 4 < b.length && (b[i + 4] & 0x80)) {
+      pictures++;
+      if (type === 5) idr++;
+    }
+    i += 3;
+  }
+  const startCode = b.length >= 4 && b[0] === 0 && b[1] === 0 && (b[2] === 1 || (b[2] === 0 && b[3] === 1));
+  return { ok: startCode, pictures, idr, firstTypes: types.slice(0, 4), bytes: b.length };
+}
 function wavInfo(file) {
   const b = fs.readFileSync(file);
   if (b.length < 44 || b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WAVE') return { ok: false };
@@ -200,11 +222,14 @@ window.mt = {
     for (const end = Date.now() + ms; pc.connectionState !== 'connected' && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
     return pc.connectionState;
   },
-  // Offers only video/<name> (and its rtx): the answerer's own codec order cannot pick another one.
-  only(transceiver, name) {
+  // Offers only video/<name> (and its rtx): the answerer's own codec order cannot pick another one. With fmtp,
+  // only the variants whose fmtp has every one of those parameters (e.g. one H.264 profile and packetization-mode).
+  only(transceiver, name, fmtp = []) {
     const caps = RTCRtpReceiver.getCapabilities('video').codecs;
     const want = 'video/' + name.toLowerCase();
-    transceiver.setCodecPreferences(caps.filter((c) => c.mimeType.toLowerCase() === want || c.mimeType === 'video/rtx'));
+    const params = (c) => (c.sdpFmtpLine || '').split(';');
+    transceiver.setCodecPreferences(caps.filter((c) => (c.mimeType.toLowerCase() === want && fmtp.every((p) => params(c).includes(p))) ||
+      c.mimeType === 'video/rtx'));
   },
   attach(track) {
     const el = document.createElement(track.kind);
@@ -264,7 +289,13 @@ async function chromiumSends(context, c) {
     check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
     await page.goto(`http://127.0.0.1:${c.port}/`);
     await page.evaluate(pageLib);
-    const r = await page.evaluate(async ({ codec, onlyCodec, simulcast, startKbps }) => {
+    const r = await page.evaluate(async ({ codec, onlyCodec, simulcast, startKbps, stereo }) => {
+      // Stereo Opus: libwebrtc encodes stereo when the remote description's opus fmtp has stereo=1, and says so
+      // to the receiver with sprop-stereo=1; neither is in a default SDP, so both are added (SDP munging).
+      const withStereo = (sdp) => {
+        const pt = (/a=rtpmap:(\d+) opus\/48000\/2/.exec(sdp) || [])[1];
+        return pt ? sdp.replace(new RegExp(`a=fmtp:${pt} ([^\r\n]*)`), (m, p) => `a=fmtp:${pt} ${p};stereo=1;sprop-stereo=1`) : sdp;
+      };
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
         video: simulcast ? simulcast : { width: 640, height: 480 } });
       const pc = new RTCPeerConnection();
@@ -277,14 +308,14 @@ async function chromiumSends(context, c) {
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
-      const offer = pc.localDescription.sdp;
+      const offer = stereo ? withStereo(pc.localDescription.sdp) : pc.localDescription.sdp;
       const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
       const answer = await res.text();
       if (res.status !== 201) return { status: res.status, offer, answer };
       // Simulcast: rtcpp sends no bandwidth feedback yet, so Chromium would stay at its 300 kbps start rate, enough
       // for two of the three layers only; a start bitrate in the answer's fmtp (libwebrtc's x-google-start-bitrate)
       // lets it enable all three from the start.
-      let remote = answer;
+      let remote = stereo ? withStereo(answer) : answer;
       if (simulcast && startKbps) {
         const vp8 = /a=rtpmap:(\d+) VP8\/90000/.exec(remote);
         if (vp8) remote = remote.replace(`a=rtpmap:${vp8[1]} VP8/90000\r\n`, `a=rtpmap:${vp8[1]} VP8/90000\r\na=fmtp:${vp8[1]} x-google-start-bitrate=${startKbps}\r\n`);
@@ -293,7 +324,7 @@ async function chromiumSends(context, c) {
       const state = await window.mt.waitConnected(pc, 10000);
       window.mt.start(pc);
       return { status: res.status, offer, answer, state, setupMs: Date.now() - t0 };
-    }, { codec: c.codec, onlyCodec: c.codec !== 'VP8' || !!c.onlyCodec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
+    }, { codec: c.codec, stereo: !!c.stereo, onlyCodec: c.codec !== 'VP8' || !!c.onlyCodec, startKbps: Number(process.env.SIM_START_KBPS || 2000), simulcast: c.simulcast ? { width: Number(process.env.SIM_W || 1280), height: Number(process.env.SIM_H || 720) } : null });
     if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.port}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
     if (r.status !== 201) return;
@@ -325,6 +356,9 @@ async function chromiumSends(context, c) {
     check(sent > 0 && s.video.decoded >= 0.9 * sent, `${c.name}: rtcpp decoded ${s.video.decoded} video frames >= 90 % of Chromium's framesSent ${sent} (${(100 * s.video.decoded / Math.max(sent, 1)).toFixed(1)} %)`);
     check(s.video.errors === 0, `${c.name}: no video decode errors (${s.video.errors})`);
     check(s.audio.decoded > 0 && s.audio.errors === 0, `${c.name}: rtcpp decoded ${s.audio.decoded} audio frames, ${s.audio.errors} errors`);
+    // rtcpp-peer plays received audio out through its adaptive jitter buffer.
+    const jb = /media: audio \S+ jitter buffer [^\n]*/.exec(out);
+    figure(`${c.name}: ${jb ? jb[0] : 'no jitter buffer line'}`);
     if (c.simulcast) {
       const rids = parseRids(out);
       const layers = Object.keys(at.out).filter((k) => k.startsWith('video:'));
@@ -348,12 +382,29 @@ async function chromiumSends(context, c) {
     // What --record wrote.
     const files = listFiles(recordDir);
     const ivfs = files.filter((f) => f.endsWith('.ivf')).map((f) => ({ f, ...ivfInfo(f) }));
+    const h264s = files.filter((f) => f.endsWith('.h264')).map((f) => ({ f, ...h264Info(f) }));
     const wavs = files.filter((f) => f.endsWith('.wav')).map((f) => ({ f, ...wavInfo(f) }));
-    const fourcc = c.codec === 'VP9' ? 'VP90' : 'VP80';
-    const ivfFrames = ivfs.filter((i) => i.ok && i.fourcc === fourcc).reduce((a, i) => a + i.frames, 0);
-    figure(`${c.name}: --record wrote ${files.map((f) => `${path.basename(f)} (${fs.statSync(f).size} B)`).join(', ')}; IVF ${ivfs.map((i) => `${i.fourcc} ${i.width}x${i.height} ${i.frames} frames`).join(', ')}; WAV ${wavs.map((w) => `${w.rate} Hz x${w.channels} ${w.seconds.toFixed(2)} s`).join(', ')}`);
-    check(ivfFrames > 0 && ivfFrames >= 0.9 * s.video.decoded, `${c.name}: recorded IVF (${fourcc}) holds ${ivfFrames} frames (decoded ${s.video.decoded})`);
+    figure(`${c.name}: --record wrote ${files.map((f) => `${path.basename(f)} (${fs.statSync(f).size} B)`).join(', ')}; IVF ${ivfs.map((i) => `${i.fourcc} ${i.width}x${i.height} ${i.frames} frames`).join(', ')}; H.264 ${h264s.map((h) => `${h.pictures} pictures (${h.idr} IDR), first NAL types ${h.firstTypes}`).join(', ')}; WAV ${wavs.map((w) => `${w.rate} Hz x${w.channels} ${w.seconds.toFixed(2)} s`).join(', ')}`);
+    if (c.codec === 'H264') {
+      // Annex B, starting where decoding could (SPS, or an AUD before it), one picture per decoded frame.
+      const pictures = h264s.filter((h) => h.ok).reduce((a, h) => a + h.pictures, 0);
+      check(ivfs.length === 0 && h264s.length > 0 && h264s.every((h) => h.ok && [7, 9].includes(h.firstTypes[0])),
+        `${c.name}: recorded Annex B .h264 (${h264s.map((h) => path.basename(h.f)).join(', ')}) starting with SPS/AUD`);
+      check(pictures > 0 && pictures >= 0.9 * s.video.decoded, `${c.name}: recorded .h264 holds ${pictures} pictures (decoded ${s.video.decoded})`);
+    } else {
+      const fourcc = c.codec === 'VP9' ? 'VP90' : 'VP80';
+      const ivfFrames = ivfs.filter((i) => i.ok && i.fourcc === fourcc).reduce((a, i) => a + i.frames, 0);
+      check(ivfFrames > 0 && ivfFrames >= 0.9 * s.video.decoded, `${c.name}: recorded IVF (${fourcc}) holds ${ivfFrames} frames (decoded ${s.video.decoded})`);
+    }
     check(wavs.some((w) => w.ok && w.seconds > 1), `${c.name}: recorded WAV holds ${wavs.map((w) => (w.seconds || 0).toFixed(2)).join(', ')} s of audio`);
+    if (c.stereo) {
+      // rtcpp-peer: `media: audio <mid> channels C decoded N stereo packets S`.
+      const a = /media: audio \S+ channels (\d+) decoded (\d+) stereo packets (\d+)/.exec(out);
+      figure(`${c.name}: ${a ? a[0] : 'no audio line'}`);
+      check(a && Number(a[3]) >= 0.9 * Number(a[2]) && Number(a[2]) > 0, `${c.name}: Chromium sent stereo Opus (${a ? a[3] : 0} of ${a ? a[2] : 0} packets)`);
+      check(a && Number(a[1]) === 2 && wavs.length > 0 && wavs.every((w) => w.channels === 2),
+        `${c.name}: rtcpp decoded and recorded 2 channels (decoder ${a ? a[1] : '-'}, WAV ${wavs.map((w) => w.channels).join(', ')})`);
+    }
   } finally {
     await stopPeer(peer);
     if (process.env.PEER_LOG) fs.writeFileSync(process.env.PEER_LOG + '.' + c.port, peer.output());
@@ -394,13 +445,13 @@ async function rtcppSends(context, c) {
     check(await waitHttp(c.port), `${c.name}: rtcpp-peer listens`);
     await page.goto(`http://127.0.0.1:${c.port}/`);
     await page.evaluate(pageLib);
-    const r = await page.evaluate(async ({ codec }) => {
+    const r = await page.evaluate(async ({ codec, fmtp }) => {
       const pc = new RTCPeerConnection();
       window.pc = pc;
       pc.ontrack = (e) => window.mt.attach(e.track);
       pc.addTransceiver('audio', { direction: 'recvonly' });
       const vt = pc.addTransceiver('video', { direction: 'recvonly' });
-      if (codec !== 'VP8') window.mt.only(vt, codec);
+      if (codec !== 'VP8') window.mt.only(vt, codec, fmtp);
       const t0 = Date.now();
       await pc.setLocalDescription(await pc.createOffer());
       await window.mt.waitGathering(pc, 1500);
@@ -411,10 +462,16 @@ async function rtcppSends(context, c) {
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
       const state = await window.mt.waitConnected(pc, 10000);
       return { status: res.status, answer, state, setupMs: Date.now() - t0, connectedAt: Date.now() };
-    }, { codec: c.codec });
+    }, { codec: c.codec, fmtp: c.fmtp || [] });
     check(r.status === 201, `${c.name}: rtcpp-peer answered 201${r.status !== 201 ? ' (got ' + r.status + ': ' + String(r.answer).slice(0, 200) + ')' : ''}`);
     if (r.status !== 201) return;
     check(firstCodec(section(r.answer, 'video')) === c.codec, `${c.name}: rtcpp answered video with ${firstCodec(section(r.answer, 'video'))}`);
+    if (c.fmtp) {
+      const av = section(r.answer, 'video');
+      const pt = /^m=\S+ \d+ \S+ (\d+)/.exec(av)[1];
+      const line = (new RegExp(`a=fmtp:${pt} (.*)`).exec(av) || [])[1] || '';
+      check(c.fmtp.every((p) => line.split(';').includes(p.trim())), `${c.name}: rtcpp answered ${c.codec} with fmtp ${line.trim()}`);
+    }
     check(direction(section(r.answer, 'video')) === 'sendonly' && direction(section(r.answer, 'audio')) === 'sendonly',
       `${c.name}: rtcpp answered sendonly audio and video (${direction(section(r.answer, 'audio'))}, ${direction(section(r.answer, 'video'))})`);
     check(r.state === 'connected', `${c.name}: Chromium connected (${r.setupMs} ms from createOffer)`);
@@ -547,6 +604,13 @@ async function main() {
     { id: 'rtcpp-offers-vp9', name: 'rtcpp offers testsrc VP9, chromium answers', run: rtcppOffers, codec: 'VP9', port: 18660 },
     { id: 'chromium-sends-vp9', name: 'chromium sends camera+mic VP9, rtcpp decodes', run: chromiumSends, codec: 'VP9', port: 18630 },
     { id: 'rtcpp-answers-vp9', name: 'rtcpp sends testsrc VP9 to a chromium recvonly offer', run: rtcppSends, codec: 'VP9', port: 18640 },
+    // H.264 (libopenh264 on both sides; Chromium's offer has every H.264 profile/packetization-mode it supports).
+    { id: 'chromium-sends-h264', name: 'chromium sends camera+mic H264, rtcpp decodes', run: chromiumSends, codec: 'H264', port: 18680 },
+    { id: 'rtcpp-offers-h264', name: 'rtcpp offers testsrc H264, chromium answers', run: rtcppOffers, codec: 'H264', port: 18690 },
+    // Chromium offers to receive Constrained Baseline 3.1, packetization-mode 1 only: what rtcpp's encoder makes.
+    { id: 'rtcpp-answers-h264', name: 'rtcpp sends testsrc H264 (42e01f, mode 1 only) to a chromium recvonly offer', run: rtcppSends, codec: 'H264', fmtp: ['profile-level-id=42e01f', 'packetization-mode=1'], port: 18695 },
+    // Opus stereo=1 both ways in the SDP: Chromium encodes stereo, rtcpp decodes and records two channels.
+    { id: 'chromium-sends-stereo', name: 'chromium sends camera+mic with stereo Opus, rtcpp decodes 2 channels', run: chromiumSends, codec: 'VP8', onlyCodec: true, stereo: true, port: 18698 },
     { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', onlyCodec: true, simulcast: true, port: 18650 },
   ];
   // Case ids after the binary (or ONLY=id,...) pick a subset.
