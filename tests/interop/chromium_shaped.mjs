@@ -55,9 +55,13 @@ const LAST = Number(process.env.LAST || 5);
 const PORT = 18700;
 const ADDR_A = '10.77.0.1';
 
+// CCFB=1: both Chromiums offer RFC 8888 feedback (a field trial in this Chromium), so every leg runs on it instead
+// of transport-cc: rtcpp answers ack ccfb without transport-cc and sends/reads RFC 8888 reports.
+const CCFB = process.env.CCFB === '1';
 const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
+if (CCFB) chromiumArgs.push('--force-fieldtrials=WebRTC-RFC8888CongestionControlFeedback/Enabled,offer:true/');
 
 let failures = 0;
 const results = [];
@@ -301,7 +305,14 @@ async function rtcppPhase(contextB) {
     const res = await post(PORT, offer);
     check(res.status === 201, `rtcpp-peer answered 201 (got ${res.status}${res.status !== 201 ? ': ' + res.body.slice(0, 200) : ''})`);
     if (res.status !== 201) return;
-    check(/transport-wide-cc/.test(res.body) && /transport-cc/.test(res.body), 'rtcpp answered with transport-cc (extension and rtcp-fb)');
+    if (CCFB) {
+      const lines = offer.split('\r\n').filter((l) => / ack ccfb/.test(l));
+      check(lines.length > 0, `Chromium offered RFC 8888 feedback (${lines.length} lines: ${[...new Set(lines)].slice(0, 3).join(', ')})`);
+      check(/a=rtcp-fb:\* ack ccfb/.test(res.body) && !/transport-cc/.test(res.body) && !/transport-wide-cc/.test(res.body),
+        'rtcpp answered ack ccfb, without transport-cc');
+    } else {
+      check(/transport-wide-cc/.test(res.body) && /transport-cc/.test(res.body), 'rtcpp answered with transport-cc (extension and rtcp-fb)');
+    }
     const state = await page.evaluate(async (answer) => {
       await window.pc.setRemoteDescription({ type: 'answer', sdp: answer });
       const s = await window.sh.waitConnected(window.pc, 10000);
@@ -348,7 +359,7 @@ async function rtcppPhase(contextB) {
       `rtcpp's GCC target settles within 15 % of the ${RATE} kbps tbf rate (p50 of the last ${LAST} s: ${kbps(p50)})`);
     check(rampSeconds <= 5, `rtcpp's target reaches 85 % of the rate within 5 s (${Number.isFinite(rampSeconds) ? rampSeconds.toFixed(1) + ' s' : 'never'})`);
     check(Number.isFinite(b.aob) && b.aob >= 0.6 * RATE && b.aob <= 1.2 * RATE,
-      `Chromium's availableOutgoingBitrate (on rtcpp's transport-cc feedback) within 60-120 % of ${RATE} kbps (p50 ${kbps(b.aob)})`);
+      `Chromium's availableOutgoingBitrate (on rtcpp's ${CCFB ? 'RFC 8888' : 'transport-cc'} feedback) within 60-120 % of ${RATE} kbps (p50 ${kbps(b.aob)})`);
     return { p50, aob: b.aob };
   } finally {
     await stopPeer(peer);
