@@ -250,6 +250,10 @@ void MediaReceiver::close() {
     playout_cv_.notify_all();
     if (playout_.joinable()) playout_.join();
     std::lock_guard l(m_);
+    // Like a sound card at the end of a stream: what the jitter buffer still holds (its playout delay's worth) is
+    // played before the files close, not dropped.
+    for (auto& [mid, s] : audio_)
+        if (s.jitter) play(s, mid, steady_now() + s.jitter->target_delay() + rtcpp::TimeDelta::millis(60));
     for (auto& [name, s] : video_)
         if (s.ivf) (void)s.ivf->close();
     for (auto& [name, s] : video_)
