@@ -14,6 +14,13 @@ const NegotiatedMedia* Negotiated::find(std::string_view mid) const {
     return nullptr;
 }
 
+std::optional<uint32_t> fec_fr_ssrc(const std::vector<SsrcGroup>& groups, uint32_t media_ssrc) {
+    for (const auto& g : groups)
+        if (g.semantics == "FEC-FR" && g.ssrcs.size() == 2 && g.ssrcs[0] == media_ssrc && g.ssrcs[1] != media_ssrc)
+            return g.ssrcs[1];
+    return std::nullopt;
+}
+
 NegotiatorConfig default_config() {
     NegotiatorConfig c;
     const std::vector<RtcpFb> video_fb = {{"goog-remb", ""}, {"transport-cc", ""}, {"ccm", "fir"}, {"nack", ""}, {"nack", "pli"}};
@@ -36,6 +43,10 @@ NegotiatorConfig default_config() {
     video("AV1", "level-idx=5;profile=0;tier=0", 45);
     video("red", "", 118);
     c.video_codecs.push_back({"ulpfec", 90000, std::nullopt, "", {}, 120});
+    // FlexFEC as Chromium advertises it with WebRTC-FlexFEC-03-Advertised: in the lower dynamic range, with the
+    // repair window it always writes (10 s in microseconds; nobody acts on it) and only goog-remb/transport-cc.
+    c.video_codecs.push_back({"flexfec-03", 90000, std::nullopt, "repair-window=10000000",
+                              {{"goog-remb", ""}, {"transport-cc", ""}}, 35});
     c.audio_extensions = {
         "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
         "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
@@ -236,13 +247,28 @@ Description Negotiator::session_skeleton() {
 
 namespace {
 
-void add_local_media_identity(MediaSection& m, const Transceiver& t, const std::string& cname, bool simulcast) {
+void add_local_media_identity(MediaSection& m, Transceiver& t, const std::string& cname, bool simulcast,
+                              Random& random) {
     m.msids.push_back({t.init.stream_id, t.init.track_id});
     if (simulcast) return;  // rid-based streams are signaled by rid, not ssrc
-    bool rtx = false;
-    for (const auto& c : m.codecs) rtx = rtx || is_rtx(c.name);
-    if (rtx) m.ssrc_groups.push_back({"FID", {t.ssrc, t.rtx_ssrc}});
-    for (uint32_t s : rtx ? std::vector<uint32_t>{t.ssrc, t.rtx_ssrc} : std::vector<uint32_t>{t.ssrc}) {
+    bool rtx = false, flexfec = false;
+    for (const auto& c : m.codecs) {
+        rtx = rtx || is_rtx(c.name);
+        flexfec = flexfec || text::iequals(c.name, "flexfec-03");
+    }
+    std::vector<uint32_t> ssrcs{t.ssrc};
+    if (rtx) {
+        m.ssrc_groups.push_back({"FID", {t.ssrc, t.rtx_ssrc}});
+        ssrcs.push_back(t.rtx_ssrc);
+    }
+    if (flexfec) {
+        // The FlexFEC stream (RFC 5956 FEC-FR: protected SSRC first), drawn only once flexfec is on an m-line so
+        // sessions without it keep their random sequence.
+        while (t.fec_ssrc == 0 || t.fec_ssrc == t.ssrc || t.fec_ssrc == t.rtx_ssrc) t.fec_ssrc = random.next_u32();
+        m.ssrc_groups.push_back({"FEC-FR", {t.ssrc, t.fec_ssrc}});
+        ssrcs.push_back(t.fec_ssrc);
+    }
+    for (uint32_t s : ssrcs) {
         m.ssrcs.push_back({s, "cname", cname});
         m.ssrcs.push_back({s, "msid", t.init.stream_id + " " + t.init.track_id});
     }
@@ -336,7 +362,7 @@ MediaSection Negotiator::offer_media(const Slot& s) {
         for (const auto& e : t.init.send_encodings)
             if (!e.rid.empty()) encodings.push_back(e);
         bool simulcast = encodings.size() >= 2 && has_send(t.init.direction);
-        if (has_send(t.init.direction)) add_local_media_identity(m, t, cname_, simulcast);
+        if (has_send(t.init.direction)) add_local_media_identity(m, t, cname_, simulcast, random_);
         if (simulcast) {
             Simulcast sc;
             for (const auto& e : encodings) {
@@ -588,7 +614,7 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         if (!sc.send.empty() || !sc.recv.empty()) out.simulcast = std::move(sc);
     }
     if (has_send(od)) {
-        add_local_media_identity(out, t, cname_, sending_simulcast);
+        add_local_media_identity(out, t, cname_, sending_simulcast, random_);
         if (!sending_simulcast) nm.local_ssrcs = out.ssrc_list();
     }
     nm.codecs = fold_codecs(out.codecs);
