@@ -16,6 +16,7 @@
 #include "rtcp/transport_feedback.hpp"
 #include "rtcp/sender_statistics.hpp"
 #include "rtp/fec_ulpfec.hpp"
+#include "rtp/flexfec_03.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/nack_responder.hpp"
@@ -106,6 +107,12 @@ private:
         double loss = 0;                             ///< smoothed fraction lost from the peer's reports
         double packets_per_frame = 4;                ///< smoothed, for the FEC group size
         uint64_t fec_packets = 0;
+        // Video FEC as FlexFEC (flexfec-03) on its own SSRC and sequence space (a=ssrc-group:FEC-FR), when that is
+        // the FEC negotiated (see configure() for the choice when ULPFEC is too).
+        std::optional<uint8_t> flexfec_pt;
+        uint32_t fec_ssrc = 0;
+        uint16_t flexfec_seq = 0;
+        std::unique_ptr<rtp::FlexfecEncoder> flexfec;
         std::optional<rtcp::ReportBlock> last_block;  ///< the peer's previous report on this stream (loss deltas)
     };
     struct Receiver;
@@ -172,6 +179,22 @@ private:
     void update_protection(Transceiver& t);
     void restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
+    // FlexFEC (media_engine_flexfec.cpp).
+    void configure_flexfec(size_t index, const sdp::NegotiatedMedia& nm, const sdp::Transceiver& st);
+    void send_flexfec(Timestamp now, Transceiver& t);
+    /// A packet on a negotiated FlexFEC SSRC: true if it was one (then it is consumed).
+    bool handle_flexfec(Timestamp now, const rtp::RtpPacketView& view, ByteView packet);
+    /// A media packet as it arrived on a stream FlexFEC protects (not retransmissions: their headers changed).
+    void protect_received(Timestamp now, const Receiver& r, ByteView packet);
+    struct FlexfecStream {
+        size_t transceiver = 0;
+        uint32_t media_ssrc = 0;
+        uint8_t pt = 0;
+        std::unique_ptr<rtp::FlexfecReceiver> fec;
+    };
+    void drain_flexfec(Timestamp now, FlexfecStream& s);
+    std::map<uint32_t, FlexfecStream> flexfec_rx_;  ///< by FEC SSRC
+    static constexpr size_t kMaxFlexfecStreams = 16;
     /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
     std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
     void send_report(Timestamp now);
