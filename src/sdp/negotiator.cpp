@@ -247,8 +247,7 @@ Description Negotiator::session_skeleton() {
 
 namespace {
 
-void add_local_media_identity(MediaSection& m, Transceiver& t, const std::string& cname, bool simulcast,
-                              Random& random) {
+void add_local_media_identity(MediaSection& m, Transceiver& t, const std::string& cname, bool simulcast) {
     m.msids.push_back({t.init.stream_id, t.init.track_id});
     if (simulcast) return;  // rid-based streams are signaled by rid, not ssrc
     bool rtx = false, flexfec = false;
@@ -262,9 +261,16 @@ void add_local_media_identity(MediaSection& m, Transceiver& t, const std::string
         ssrcs.push_back(t.rtx_ssrc);
     }
     if (flexfec) {
-        // The FlexFEC stream (RFC 5956 FEC-FR: protected SSRC first), drawn only once flexfec is on an m-line so
-        // sessions without it keep their random sequence.
-        while (t.fec_ssrc == 0 || t.fec_ssrc == t.ssrc || t.fec_ssrc == t.rtx_ssrc) t.fec_ssrc = random.next_u32();
+        // The FlexFEC stream (RFC 5956 FEC-FR: protected SSRC first). Mixed from the two random SSRCs rather than
+        // drawn: a draw here would shift every later draw of the session (report timing, sequence numbers) for
+        // every peer that merely offers flexfec-03, which is every rtcpp peer.
+        uint64_t x = (uint64_t{t.ssrc} << 32 | t.rtx_ssrc) + 0x9E3779B97F4A7C15ull;
+        while (t.fec_ssrc == 0 || t.fec_ssrc == t.ssrc || t.fec_ssrc == t.rtx_ssrc) {
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+            x ^= x >> 31;
+            t.fec_ssrc = static_cast<uint32_t>(x);
+        }
         m.ssrc_groups.push_back({"FEC-FR", {t.ssrc, t.fec_ssrc}});
         ssrcs.push_back(t.fec_ssrc);
     }
@@ -362,7 +368,7 @@ MediaSection Negotiator::offer_media(const Slot& s) {
         for (const auto& e : t.init.send_encodings)
             if (!e.rid.empty()) encodings.push_back(e);
         bool simulcast = encodings.size() >= 2 && has_send(t.init.direction);
-        if (has_send(t.init.direction)) add_local_media_identity(m, t, cname_, simulcast, random_);
+        if (has_send(t.init.direction)) add_local_media_identity(m, t, cname_, simulcast);
         if (simulcast) {
             Simulcast sc;
             for (const auto& e : encodings) {
@@ -614,7 +620,7 @@ Result<void> Negotiator::answer_rtp(const MediaSection& om, const std::vector<Ex
         if (!sc.send.empty() || !sc.recv.empty()) out.simulcast = std::move(sc);
     }
     if (has_send(od)) {
-        add_local_media_identity(out, t, cname_, sending_simulcast, random_);
+        add_local_media_identity(out, t, cname_, sending_simulcast);
         if (!sending_simulcast) nm.local_ssrcs = out.ssrc_list();
     }
     nm.codecs = fold_codecs(out.codecs);
