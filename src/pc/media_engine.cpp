@@ -174,6 +174,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
             }
         }
         configure_flexfec(*nm.transceiver, nm, st);
+        configure_audio_red(*nm.transceiver);
         if (t.receiving && !was_receiving) {
             // The Session turns this into a Track event with the full TransceiverInfo.
             newly_receiving_.push_back(*nm.transceiver);
@@ -301,6 +302,10 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     s.packets_per_frame = 0.9 * s.packets_per_frame + 0.1 * static_cast<double>(*count);
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
+        if (s.audio_red) {
+            send_audio_red(now, t, p, rtp_timestamp);
+            continue;
+        }
         std::optional<uint16_t> tseq;
         const rtp::RtpHeader h = next_header(now, t, s.codec.pt, rtp_timestamp, p.marker, tseq);
         auto bytes = build_packet(h, p.data);
@@ -595,7 +600,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
     const Codec* codec = codec_for(t, view.payload_type());
     if (codec && ieq(codec->name, "red")) {
         // RED (RFC 2198): video carries the media or ULPFEC blocks, which also recover lost media packets; audio
-        // carries redundant copies of earlier frames (only the primary is used here).
+        // carries redundant copies of earlier frames, which fill frames lost before it (recover_audio_red).
         if (t.kind == MediaKind::Video) {
             if (!r.ulpfec) {
                 for (const auto& c : t.codecs)
@@ -625,6 +630,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
             }
             return;
         }
+        if (t.kind == MediaKind::Audio && !recover_audio_red(now, r, view)) return;
         auto primary = rtp::unwrap_red_primary(view);
         auto inner = primary ? rtp::RtpPacketView::parse(*primary) : std::nullopt;
         const Codec* ic = inner ? codec_for(t, inner->payload_type()) : nullptr;

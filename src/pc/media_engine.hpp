@@ -21,12 +21,14 @@
 #include "rtp/nack_generator.hpp"
 #include "rtp/nack_responder.hpp"
 #include "rtp/packetizer.hpp"
+#include "rtp/red.hpp"
 #include "sdp/negotiator.hpp"
 
 #include <rtcpp/random.hpp>
 #include <rtcpp/session.hpp>
 #include <rtcpp/stats.hpp>
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -113,6 +115,10 @@ private:
         uint32_t fec_ssrc = 0;
         uint16_t flexfec_seq = 0;
         std::unique_ptr<rtp::FlexfecEncoder> flexfec;
+        // Audio RED (RFC 2198) when red/48000/2 was negotiated over the Opus we send: each packet repeats the
+        // previous frame (two when the measured loss is high).
+        std::optional<uint8_t> audio_red_pt;
+        std::unique_ptr<rtp::AudioRedEncoder> audio_red;
         std::optional<rtcp::ReportBlock> last_block;  ///< the peer's previous report on this stream (loss deltas)
     };
     struct Receiver;
@@ -151,6 +157,11 @@ private:
         std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
         std::unique_ptr<rtp::UlpfecReceiver> ulpfec; ///< video RED (+ ULPFEC recovery), as Chromium sends it
         uint8_t ulpfec_pt = 0xFF;                    ///< the ulpfec payload type inside that RED, if negotiated
+        // Audio RED: the newest frame timestamp given to the depacketizer, and the last frames filled in from
+        // redundancy (a late original of one of them is not delivered twice).
+        std::optional<uint32_t> red_newest;
+        std::array<std::optional<uint32_t>, 4> red_filled{};
+        size_t red_filled_next = 0;
         uint64_t last_request = 0;
         /// For W3C inbound-rtp / remote-outbound-rtp (plain counters: nothing allocates per packet).
         struct Counters {
@@ -186,6 +197,12 @@ private:
     bool handle_flexfec(Timestamp now, const rtp::RtpPacketView& view, ByteView packet);
     /// A media packet as it arrived on a stream FlexFEC protects (not retransmissions: their headers changed).
     void protect_received(Timestamp now, const Receiver& r, ByteView packet);
+    // Audio RED (media_engine_red.cpp).
+    void configure_audio_red(size_t index);
+    void send_audio_red(Timestamp now, Transceiver& t, const rtp::RtpPayload& p, uint32_t rtp_timestamp);
+    /// Fills frames lost before this RED packet from its redundant blocks. False if its primary was filled in
+    /// already (a late original): then it is not delivered again.
+    bool recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPacketView& red);
     struct FlexfecStream {
         size_t transceiver = 0;
         uint32_t media_ssrc = 0;
