@@ -208,6 +208,9 @@ private:
         uint32_t media_ssrc = 0;
         uint8_t pt = 0;
         std::unique_ptr<rtp::FlexfecReceiver> fec;
+        /// The last FEC packet of this stream: media is stored for recovery only while FEC is coming (storing
+        /// copies every packet, a cost for the many peers that negotiate FlexFEC and never send it).
+        std::optional<Timestamp> last_fec;
     };
     void drain_flexfec(Timestamp now, FlexfecStream& s);
     std::map<uint32_t, FlexfecStream> flexfec_rx_;  ///< by FEC SSRC

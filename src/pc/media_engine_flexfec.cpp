@@ -119,6 +119,7 @@ bool MediaEngine::handle_flexfec(Timestamp now, const rtp::RtpPacketView& view, 
         ++dropped_;
         return true;
     }
+    f.last_fec = now;
     const auto before = f.fec->stats();
     f.fec->handle_packet(packet);
     const auto after = f.fec->stats();
@@ -130,7 +131,9 @@ bool MediaEngine::handle_flexfec(Timestamp now, const rtp::RtpPacketView& view, 
 
 void MediaEngine::protect_received(Timestamp now, const Receiver& r, ByteView packet) {
     for (auto& [ssrc, f] : flexfec_rx_) {
-        if (f.media_ssrc != r.ssrc) continue;
+        // Two seconds: the longest a sender leaves between FEC packets while protecting (one group per frame
+        // or a few frames); once FEC stops, storing stops with it.
+        if (f.media_ssrc != r.ssrc || !f.last_fec || now - *f.last_fec > TimeDelta::seconds(2)) continue;
         f.fec->handle_packet(packet);
         drain_flexfec(now, f);
     }
