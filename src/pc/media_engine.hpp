@@ -200,8 +200,8 @@ private:
     // Audio RED (media_engine_red.cpp).
     void configure_audio_red(size_t index);
     void send_audio_red(Timestamp now, Transceiver& t, const rtp::RtpPayload& p, uint32_t rtp_timestamp);
-    /// Fills frames lost before this RED packet from its redundant blocks. False if its primary was filled in
-    /// already (a late original): then it is not delivered again.
+    /// Fills frames lost before this RED packet from its redundant blocks. False if its primary is not newer than
+    /// what was handed over already (a duplicate, or a late original of a filled frame): then it is not delivered.
     bool recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPacketView& red);
     struct FlexfecStream {
         size_t transceiver = 0;

@@ -23,6 +23,8 @@ bool newer(uint32_t a, uint32_t b) { return a != b && static_cast<int32_t>(a - b
 constexpr size_t kMaxRedPayload = 1100;
 // Loss (fraction, before repair) from which a second redundant frame is sent, and below which it stops.
 constexpr double kTwoFramesFrom = 0.05, kOneFrameBelow = 0.03;
+// Half a second at Opus's 48 kHz.
+constexpr int32_t kResyncTicks = 24000;
 
 } // namespace
 
@@ -62,10 +64,17 @@ bool MediaEngine::recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPa
     const size_t n = rtp::split_red_audio(red.payload(), red.timestamp(), frames);
     if (n == 0) return true;  // malformed or empty: the primary path drops and counts it
     const uint32_t primary_ts = red.timestamp();
+    // A timestamp far behind the newest is a new start (the sender restarted its clock, or the newest was bogus),
+    // not a late packet: without this one stray timestamp would silence the stream until time caught up with it.
+    if (r.red_newest && static_cast<int32_t>(*r.red_newest - primary_ts) > kResyncTicks) {
+        r.red_newest.reset();
+        r.red_filled.fill(std::nullopt);
+    }
     const bool primary_filled = std::any_of(r.red_filled.begin(), r.red_filled.end(),
                                             [&](const std::optional<uint32_t>& f) { return f == primary_ts; });
-    // The depacketizer exists once the first packet of the stream went through (it knows the codec then).
-    if (r.depacketizer && r.pt) {
+    // The depacketizer exists once the first packet of the stream went through (it knows the codec then); and
+    // only frames after one already handed over were lost (at the start, or after a resync, they were not).
+    if (r.depacketizer && r.pt && r.red_newest) {
         size_t redundant = 0;
         for (size_t i = 0; i < n; ++i) redundant += frames[i].redundant;
         size_t k = 0;
@@ -78,7 +87,7 @@ bool MediaEngine::recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPa
             // then the original is not delivered again, below), and only blocks older than the primary are real
             // redundancy; blocks of another payload type are not for this decoder.
             if (f.payload_type != *r.pt || !newer(primary_ts, f.timestamp)) continue;
-            if (r.red_newest && !newer(f.timestamp, *r.red_newest)) continue;
+            if (!newer(f.timestamp, *r.red_newest)) continue;
             // Each earlier packet carried one frame: the k-th oldest of `redundant` sat `redundant - k + 1` back.
             const auto seq = static_cast<uint16_t>(red.sequence_number() - (redundant - k + 1));
             r.depacketizer->handle_payload(f.data, seq, f.timestamp, true);
@@ -90,8 +99,10 @@ bool MediaEngine::recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPa
         }
         if (filled) drain_receiver(now, r);
     }
-    if (primary_filled) return false;
-    if (!r.red_newest || newer(primary_ts, *r.red_newest)) r.red_newest = primary_ts;
+    // Frames go to the application as they come: an original older than what was handed over already is a
+    // duplicate, or a frame filled in from redundancy, or too late to play in order.
+    if (primary_filled || (r.red_newest && !newer(primary_ts, *r.red_newest))) return false;
+    r.red_newest = primary_ts;
     return true;
 }
 
