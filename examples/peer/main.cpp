@@ -831,6 +831,11 @@ int run(const Options& o) {
                                  static_cast<unsigned long long>(st.packets_lost),
                                  static_cast<unsigned long long>(st.nacks_sent),
                                  static_cast<unsigned long long>(st.keyframe_requests_sent));
+                for (const auto& st : c->pc->rtp_stats())
+                    if (st.fec_packets_sent || st.fec_packets_recovered)
+                        std::fprintf(stderr, "fec: %s: sent %llu (protection %.2f), recovered %llu\n",
+                                     mids[st.transceiver].c_str(), static_cast<unsigned long long>(st.fec_packets_sent),
+                                     st.fec_protection, static_cast<unsigned long long>(st.fec_packets_recovered));
             }
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
