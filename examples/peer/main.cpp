@@ -577,7 +577,8 @@ void add_answer_media(PeerConnection& pc, const Options& o, const std::string& o
         if (*kind == MediaKind::Video) {
             // --video-codec first; the others keep an m-line we could not encode for still receivable.
             const bool vp9 = o.video_codec == codec::VideoCodec::VP9;
-            init.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9", "H264", "AV1"};
+            // Video FEC too, when the offer has it: ULPFEC in RED, or FlexFEC where that is the only one.
+            init.codecs = {vp9 ? "VP9" : "VP8", vp9 ? "VP8" : "VP9", "H264", "AV1", "red", "ulpfec", "flexfec-03"};
         }
         if (auto r = pc.add_transceiver(*kind, init); !r)
             std::fprintf(stderr, "cannot add a %s transceiver: %s\n", std::string(to_string(*kind)).c_str(),

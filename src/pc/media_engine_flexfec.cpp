@@ -33,10 +33,11 @@ void MediaEngine::configure_flexfec(size_t index, const sdp::NegotiatedMedia& nm
         s.flexfec_pt.reset();
         if (video_fec_ && t.kind == MediaKind::Video && protectable_video(s.codec.name) && pt && st.fec_ssrc != 0) {
             // ULPFEC in RED wins when both are negotiated. Every WebRTC receiver that negotiates flexfec-03 also
-            // decodes ULPFEC (Chromium always does), but Chromium decodes FlexFEC only behind its field trials, and
-            // since 2023 its FlexFEC header is RFC 8627's (no SSRCCount/SSRC words), which a draft-03 packet is not:
-            // FlexFEC is sent only to a peer that chose it alone. (libwebrtc itself prefers FlexFEC when its trial
-            // configures it; the interop risk decides here.)
+            // decodes ULPFEC (Chromium always does), while FlexFEC is a field-trial feature in Chromium, and
+            // libwebrtc now carries an RFC 8627 header reader/writer beside the draft-03 one, so which header a
+            // given version expects is a moving target (Chromium 156 with its trials sends and takes draft-03:
+            // tests/interop/chromium_lossy.mjs *-flexfec). So FlexFEC goes only to a peer that chose it alone.
+            // (libwebrtc itself prefers FlexFEC once its trial configures it.)
             if (!(s.red_pt && s.ulpfec_pt)) s.flexfec_pt = pt;
         }
         if (s.flexfec_pt && s.fec_ssrc != st.fec_ssrc) {

@@ -18,7 +18,8 @@
 //  - chromium-sends-flexfec: as chromium-sends, with Chromium's FlexFEC field trials on
 //    (--force-fieldtrials=WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/): its offer carries
 //    flexfec-03 and an FEC-FR group, rtcpp's answer accepts flexfec-03, and rtcpp rebuilds packets from Chromium's
-//    FlexFEC (its `fec:` line: recovered > 0).
+//    FlexFEC (its `fec:` line: recovered > 0). NACK is taken out of the offer rtcpp answers: on loopback's RTT
+//    Chromium with NACK sends FEC for key frames only.
 // Environment: LOSS (percent, 5), DURATION (rtcpp-peer --duration, seconds, 10), PEER_VERBOSE, PEER_LOG=prefix.
 import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
@@ -224,10 +225,13 @@ function sampleAt(samples, t) {
 
 // Offers from the page to rtcpp-peer's /offer; `send`: Chromium's camera (default offer), else a recvonly offer.
 // `audio` (recvonly cases): an audio transceiver too; `noRed`: red taken out of the offer rtcpp sees.
-async function negotiate(page, port, send, audio = false, noRed = false) {
+// `noNack`: generic NACK feedback taken out of the offer rtcpp sees, so the answer has none and Chromium protects
+// with FEC alone (with NACK it sends FEC only for key frames below 20 ms RTT, i.e. on loopback).
+// `noUlpfec`: video red/ulpfec (and red's rtx) taken out too, so FlexFEC is the only FEC rtcpp can send.
+async function negotiate(page, port, send, audio = false, noRed = false, noNack = false, noUlpfec = false) {
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.evaluate(pageLib);
-  return page.evaluate(async ([send, audio, noRed]) => {
+  return page.evaluate(async ([send, audio, noRed, noNack, noUlpfec]) => {
     const pc = new RTCPeerConnection();
     window.pc = pc;
     if (send) {
@@ -249,6 +253,15 @@ async function negotiate(page, port, send, audio = false, noRed = false) {
         body = body.replace(/(m=audio [^\r\n]*)/, (m) => m.split(' ').filter((x, i) => i < 3 || x !== pt).join(' '));
       }
     }
+    if (noNack) body = body.replace(/a=rtcp-fb:\d+ nack\r\n/g, '');
+    if (noUlpfec) {
+      const pts = [...body.matchAll(/a=rtpmap:(\d+) (red|ulpfec)\/90000/g)].map((m) => m[1]);
+      for (const m of [...body.matchAll(/a=fmtp:(\d+) apt=(\d+)/g)]) if (pts.includes(m[2])) pts.push(m[1]);
+      for (const pt of pts) {
+        body = body.replace(new RegExp(`a=(rtpmap|fmtp|rtcp-fb):${pt} [^\\r\\n]*\\r\\n`, 'g'), '');
+        body = body.replace(/(m=video [^\r\n]*)/, (m) => m.split(' ').filter((x, i) => i < 3 || x !== pt).join(' '));
+      }
+    }
     const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body });
     const answer = await res.text();
     if (res.status !== 201) return { status: res.status, answer };
@@ -256,7 +269,7 @@ async function negotiate(page, port, send, audio = false, noRed = false) {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const state = await window.lt.waitConnected(pc, 10000);
     return { status: res.status, offer: body, answer, state, setupMs: Date.now() - t0 };
-  }, [send, audio, noRed]);
+  }, [send, audio, noRed, noNack, noUlpfec]);
 }
 
 // Runs rtcpp-peer for DURATION with the page as the other side; returns what both sides counted.
@@ -267,7 +280,7 @@ async function runCase(context, c) {
   const page = await context.newPage();
   try {
     check(await waitHttp(c.port), `${c.id}: rtcpp-peer listens`);
-    const r = await negotiate(page, c.port, !c.rtcppSends, c.audio, c.noRed);
+    const r = await negotiate(page, c.port, !c.rtcppSends, c.audio, c.noRed, c.noNack, c.noUlpfec);
     if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.id}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.id}: rtcpp-peer answered 201${r.status !== 201 ? ` (got ${r.status}: ${String(r.answer).slice(0, 200)})` : ''}`);
     if (r.status !== 201) return null;
@@ -387,13 +400,30 @@ async function chromiumSendsFlexfec(context, c) {
   check(s.video.errors === 0, `${c.id}: no video decode errors (${s.video.errors})`);
 }
 
+async function rtcppSendsFlexfec(context, c) {
+  const got = await runCase(context, c);
+  if (!got) return;
+  const { s, peer, last, sdp } = got;
+  const fec = parseFec(peer.output());
+  const v = last.inb || {};
+  const answer = sdp.answer || '';
+  figure(`${c.id}: rtcpp answer: ${answer.split(/\r?\n/).filter((l) => /flexfec|FEC-FR|ulpfec/.test(l)).join(' | ')}`);
+  figure(`${c.id}: rtcpp sent ${s.sent.video} frames, ${fec.sent} FlexFEC packets; Chromium ${v.codec} framesDecoded ${v.framesDecoded} (${pct(v.framesDecoded, s.sent.video)} %) packetsLost ${v.packetsLost} fecPacketsReceived ${v.fecPacketsReceived} nackCount ${v.nackCount}`);
+  check(/ flexfec-03\/90000/.test(answer) && /a=ssrc-group:FEC-FR /.test(answer) && !/ ulpfec\/90000/.test(answer),
+    `${c.id}: rtcpp answered flexfec-03 (no ulpfec) with its FEC-FR group`);
+  check(fec.sent > 0, `${c.id}: rtcpp sent FlexFEC (${fec.sent})`);
+  check(v.fecPacketsReceived > 0, `${c.id}: Chromium received it (inbound-rtp fecPacketsReceived ${v.fecPacketsReceived})`);
+}
+
 async function main() {
   const all = [
     { id: 'chromium-sends', run: chromiumSends, rtcppSends: false, port: 18700 },
     { id: 'rtcpp-sends', run: rtcppSends, rtcppSends: true, port: 18710 },
     { id: 'rtcpp-sends-audio-red', run: rtcppSendsAudioRed, rtcppSends: true, audio: true, port: 18730, optIn: true },
-    { id: 'chromium-sends-flexfec', run: chromiumSendsFlexfec, rtcppSends: false, port: 18720,
+    { id: 'rtcpp-sends-flexfec', run: rtcppSendsFlexfec, rtcppSends: true, port: 18740, noNack: true, noUlpfec: true,
       fieldTrials: 'WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/' },
+    { id: 'chromium-sends-flexfec', run: chromiumSendsFlexfec, rtcppSends: false, port: 18720,
+      fieldTrials: 'WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/', noNack: true },
   ];
   const wanted = process.argv.slice(3);
   for (const w of wanted) {
