@@ -916,7 +916,7 @@ std::vector<RtpStats> MediaEngine::stats() const {
         s.transceiver = transceivers_[i].id;
         s.rtt = transceivers_[i].rtt;
         if (const auto& snd = transceivers_[i].sender) {
-            s.fec_packets_sent = snd->fec_packets;
+            s.fec_packets_sent = snd->fec_packets + snd->flexfec_packets;
             s.fec_protection = snd->fec ? snd->fec->params().protection : 0;
             if (snd->flexfec) s.fec_protection = snd->flexfec->params().protection;
         }

@@ -115,6 +115,7 @@ private:
         uint32_t fec_ssrc = 0;
         uint16_t flexfec_seq = 0;
         std::unique_ptr<rtp::FlexfecEncoder> flexfec;
+        uint64_t flexfec_packets = 0;  ///< on fec_ssrc (not in the media SSRC's packet count, unlike fec_packets)
         // Audio RED (RFC 2198) when red/48000/2 was negotiated over the Opus we send: each packet repeats the
         // previous frame (two when the measured loss is high).
         std::optional<uint8_t> audio_red_pt;

@@ -96,7 +96,7 @@ void MediaEngine::send_flexfec(Timestamp now, Transceiver& t) {
         auto bytes = build_packet(h, v->payload());
         if (tseq) record_sent(now, *tseq, bytes.size(), t.kind);
         // Not kept for retransmission: a lost FEC packet is not worth a round trip.
-        ++s.fec_packets;
+        ++s.flexfec_packets;
         out_.push_back(OutgoingPacket{false, std::move(bytes)});
     }
 }

@@ -87,6 +87,7 @@ TEST_CASE("session fec: FlexFEC alone at 10% loss and 100 ms RTT repairs packets
         RtpStats sent, received;
         std::string offer, answer;
         std::vector<std::vector<uint8_t>> arrived;  // raw RTP at b
+        uint64_t outbound_packets = 0;              // W3C outbound-rtp packetsSent of the media SSRC
     };
     auto run = [](std::vector<std::string> codecs) {
         sim::LinkConfig link;
@@ -118,6 +119,7 @@ TEST_CASE("session fec: FlexFEC alone at 10% loss and 100 ms RTT repairs packets
         o.offer = p.a.session->local_description()->sdp;
         o.answer = p.b.session->local_description()->sdp;
         for (const auto& e : p.b.events_of<event::RtpPacket>()) o.arrived.push_back(e.packet);
+        for (const auto* out : p.a.session->get_stats(p.net.now()).all<OutboundRtpStats>()) o.outbound_packets += out->packets_sent;
         return o;
     };
     const Outcome fec = run({"VP8", "flexfec-03"});
@@ -166,6 +168,8 @@ TEST_CASE("session fec: FlexFEC alone at 10% loss and 100 ms RTT repairs packets
         CHECK(step < 10);  // losses leave gaps, nothing else does
     }
     for (int t : fec_tseqs) CHECK(media_tseqs.count(t) == 0);
+    // The media SSRC's outbound-rtp counts media and retransmissions, not the FEC stream's packets.
+    CHECK(fec.outbound_packets == fec.sent.packets_sent + fec.sent.retransmitted_packets_sent);
 
     // Without FEC negotiated: no FEC sent, nothing recovered (NACK alone keeps the frames coming).
     CHECK(none.answer.find("flexfec-03") == std::string::npos);
