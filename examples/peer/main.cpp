@@ -600,6 +600,8 @@ void add_answer_media(PeerConnection& pc, const Options& o, const std::string& o
             // --video-codec first; the others keep an m-line we could not encode for still receivable.
             init.codecs = video_codecs(o.video_codec);
             init.codecs.push_back("AV1");
+            // Video FEC too, when the offer has it: ULPFEC in RED, or FlexFEC where that is the only one.
+            for (const char* fec : {"red", "ulpfec", "flexfec-03"}) init.codecs.push_back(fec);
         }
         if (auto r = pc.add_transceiver(*kind, init); !r)
             std::fprintf(stderr, "cannot add a %s transceiver: %s\n", std::string(to_string(*kind)).c_str(),
@@ -854,6 +856,11 @@ int run(const Options& o) {
                                  static_cast<unsigned long long>(st.packets_lost),
                                  static_cast<unsigned long long>(st.nacks_sent),
                                  static_cast<unsigned long long>(st.keyframe_requests_sent));
+                for (const auto& st : c->pc->rtp_stats())
+                    if (st.fec_packets_sent || st.fec_packets_recovered)
+                        std::fprintf(stderr, "fec: %s: sent %llu (protection %.2f), recovered %llu\n",
+                                     mids[st.transceiver].c_str(), static_cast<unsigned long long>(st.fec_packets_sent),
+                                     st.fec_protection, static_cast<unsigned long long>(st.fec_packets_recovered));
             }
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());

@@ -52,8 +52,10 @@ struct Configuration {
     std::optional<uint64_t> random_seed;
     /// Also deliver every received RTP and RTCP packet (decrypted) as events, besides depacketized frames.
     bool raw_rtp_events = false;
-    /// Send ULPFEC (in RED) with video when the peer negotiated both, at a level chosen from the loss and RTT
-    /// its receiver reports show (hybrid with NACK: none at short RTTs or without loss).
+    /// Send ULPFEC (in RED) with video when the peer negotiated both, or FlexFEC (flexfec-03, on its own SSRC) when
+    /// that is the only video FEC negotiated, at a level chosen from the loss and RTT its receiver reports show
+    /// (hybrid with NACK: none at short RTTs or without loss). Audio RED (red/48000/2 over Opus) is sent whenever
+    /// it is negotiated; leave "red" out of TransceiverInit::codecs to not offer it.
     bool video_fec = true;
     /// Offer RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`) beside transport-cc; the peer's choice
     /// decides (Chromium with the WebRTC-RFC8888CongestionControlFeedback field trial takes it). An offer with it

@@ -144,9 +144,10 @@ struct RtpStats {
     uint64_t keyframe_requests_sent = 0;
     double jitter_seconds = 0;     ///< interarrival jitter of what we receive
     std::optional<TimeDelta> rtt;  ///< from the peer's receiver reports (DLSR)
-    uint64_t fec_packets_sent = 0;       ///< ULPFEC packets (in RED) protecting what we send
+    uint64_t fec_packets_sent = 0;       ///< ULPFEC (in RED) or FlexFEC packets protecting what we send
     double fec_protection = 0;           ///< FEC packets per media packet chosen now (loss and RTT from reports)
-    uint64_t fec_packets_recovered = 0;  ///< media packets we rebuilt from the peer's FEC
+    /// Media packets we rebuilt from the peer's ULPFEC or FlexFEC, and audio frames filled from its RED redundancy.
+    uint64_t fec_packets_recovered = 0;
     /// Padding-only packets (on the RTX stream) the pacer sent for bandwidth probes, and their padding bytes.
     uint64_t padding_packets_sent = 0;
     uint64_t padding_bytes_sent = 0;

@@ -175,6 +175,8 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
                 s.fec.reset();
             }
         }
+        configure_flexfec(*nm.transceiver, nm, st);
+        configure_audio_red(*nm.transceiver);
         if (t.receiving && !was_receiving) {
             // The Session turns this into a Track event with the full TransceiverInfo.
             newly_receiving_.push_back(*nm.transceiver);
@@ -533,8 +535,14 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
     s.packets_per_frame = 0.9 * s.packets_per_frame + 0.1 * static_cast<double>(*count);
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
+        if (s.audio_red) {
+            send_audio_red(now, t, p, rtp_timestamp);
+            continue;
+        }
         const rtp::RtpHeader h = next_header(now, t, s.codec.pt, rtp_timestamp, p.marker);
         auto bytes = build_packet(h, p.data);
+        if (s.flexfec)
+            if (const auto plain = rtp::RtpPacketView::parse(bytes)) s.flexfec->add_media_packet(*plain);
         if (protect) {
             // FEC protects the packet as it is before RED wrapping; a retransmission resends it that way too.
             if (const auto plain = rtp::RtpPacketView::parse(bytes)) s.fec->add_media_packet(*plain);
@@ -551,6 +559,7 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
     if (protect) send_fec(now, t, rtp_timestamp);
+    if (s.flexfec) send_flexfec(now, t);
     ++t.stats.frames_sent;
     release_paced(now);
     return {};
@@ -576,7 +585,7 @@ rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t p
 
 void MediaEngine::update_protection(Transceiver& t) {
     Sender& s = *t.sender;
-    if (!s.red_pt || !t.rtt) return;
+    if ((!s.red_pt && !s.flexfec_pt) || !t.rtt) return;
     rtp::ProtectionInput in;
     // Transport-wide feedback tells the loss before repair; receiver reports only what NACK left unrepaired.
     in.loss = path_loss_.value_or(s.loss);
@@ -590,6 +599,14 @@ void MediaEngine::update_protection(Transceiver& t) {
     if (decision.fec.protection <= 0) {
         // Off: an unfinished group would otherwise mix with packets sent much later.
         s.fec.reset();
+        s.flexfec.reset();
+        return;
+    }
+    if (s.flexfec_pt) {
+        // The encoder's own sequence numbers are not used: send_flexfec() numbers the stream (one sequence space
+        // however often protection turns off and on).
+        if (!s.flexfec) s.flexfec = std::make_unique<rtp::FlexfecEncoder>(s.fec_ssrc, *s.flexfec_pt, s.ssrc);
+        s.flexfec->set_params(decision.fec);
         return;
     }
     if (!s.fec) s.fec = std::make_unique<rtp::UlpfecEncoder>();
@@ -728,6 +745,7 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
         ++dropped_;
         return;
     }
+    if (!flexfec_rx_.empty() && handle_flexfec(now, *view, packet)) return;
     Receiver* r = receiver_for(now, *view);
     if (!r) {
         ++dropped_;
@@ -760,6 +778,7 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
     }
     if (!r->rtx) {
         deliver(now, *r, *view, packet, false);
+        if (!flexfec_rx_.empty()) protect_received(now, *r, packet);
         return;
     }
     // RTX (RFC 4588): the original sequence number leads the payload; the media stream is the same transceiver's
@@ -799,7 +818,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
     const Codec* codec = codec_for(t, view.payload_type());
     if (codec && ieq(codec->name, "red")) {
         // RED (RFC 2198): video carries the media or ULPFEC blocks, which also recover lost media packets; audio
-        // carries redundant copies of earlier frames (only the primary is used here).
+        // carries redundant copies of earlier frames, which fill frames lost before it (recover_audio_red).
         if (t.kind == MediaKind::Video) {
             if (!r.ulpfec) {
                 for (const auto& c : t.codecs)
@@ -829,6 +848,7 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
             }
             return;
         }
+        if (t.kind == MediaKind::Audio && !recover_audio_red(now, r, view)) return;
         auto primary = rtp::unwrap_red_primary(view);
         auto inner = primary ? rtp::RtpPacketView::parse(*primary) : std::nullopt;
         const Codec* ic = inner ? codec_for(t, inner->payload_type()) : nullptr;
@@ -1107,8 +1127,9 @@ std::vector<RtpStats> MediaEngine::stats() const {
         s.transceiver = transceivers_[i].id;
         s.rtt = transceivers_[i].rtt;
         if (const auto& snd = transceivers_[i].sender) {
-            s.fec_packets_sent = snd->fec_packets;
+            s.fec_packets_sent = snd->fec_packets + snd->flexfec_packets;
             s.fec_protection = snd->fec ? snd->fec->params().protection : 0;
+            if (snd->flexfec) s.fec_protection = snd->flexfec->params().protection;
         }
         for (const auto& [ssrc, r] : receivers_) {
             if (r->transceiver != i) continue;
@@ -1117,6 +1138,8 @@ std::vector<RtpStats> MediaEngine::stats() const {
             s.packets_lost += static_cast<uint64_t>(std::max<int64_t>(0, r->stats->cumulative_lost()));
             s.jitter_seconds = std::max(s.jitter_seconds, r->stats->jitter_time().seconds_f());
         }
+        for (const auto& [ssrc, f] : flexfec_rx_)
+            if (f.transceiver == i) s.fec_packets_recovered += f.fec->stats().recovery.recovered;
         out.push_back(s);
     }
     return out;

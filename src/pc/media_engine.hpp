@@ -20,16 +20,19 @@
 #include "rtcp/transport_feedback.hpp"
 #include "rtcp/sender_statistics.hpp"
 #include "rtp/fec_ulpfec.hpp"
+#include "rtp/flexfec_03.hpp"
 #include "rtp/frame_buffer.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/nack_responder.hpp"
 #include "rtp/packetizer.hpp"
+#include "rtp/red.hpp"
 #include "sdp/negotiator.hpp"
 
 #include <rtcpp/random.hpp>
 #include <rtcpp/session.hpp>
 #include <rtcpp/stats.hpp>
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -110,6 +113,17 @@ private:
         double loss = 0;                             ///< smoothed fraction lost from the peer's reports
         double packets_per_frame = 4;                ///< smoothed, for the FEC group size
         uint64_t fec_packets = 0;
+        // Video FEC as FlexFEC (flexfec-03) on its own SSRC and sequence space (a=ssrc-group:FEC-FR), when that is
+        // the FEC negotiated (see configure() for the choice when ULPFEC is too).
+        std::optional<uint8_t> flexfec_pt;
+        uint32_t fec_ssrc = 0;
+        uint16_t flexfec_seq = 0;
+        std::unique_ptr<rtp::FlexfecEncoder> flexfec;
+        uint64_t flexfec_packets = 0;  ///< on fec_ssrc (not in the media SSRC's packet count, unlike fec_packets)
+        // Audio RED (RFC 2198) when red/48000/2 was negotiated over the Opus we send: each packet repeats the
+        // previous frame (two when the measured loss is high).
+        std::optional<uint8_t> audio_red_pt;
+        std::unique_ptr<rtp::AudioRedEncoder> audio_red;
         std::optional<rtcp::ReportBlock> last_block;  ///< the peer's previous report on this stream (loss deltas)
         uint32_t last_rtp_timestamp = 0;              ///< for padding packets
     };
@@ -150,6 +164,11 @@ private:
         std::unique_ptr<rtcp::StreamReceiveStatistics> stats;
         std::unique_ptr<rtp::UlpfecReceiver> ulpfec; ///< video RED (+ ULPFEC recovery), as Chromium sends it
         uint8_t ulpfec_pt = 0xFF;                    ///< the ulpfec payload type inside that RED, if negotiated
+        // Audio RED: the newest frame timestamp given to the depacketizer, and the last frames filled in from
+        // redundancy (a late original of one of them is not delivered twice).
+        std::optional<uint32_t> red_newest;
+        std::array<std::optional<uint32_t>, 4> red_filled{};
+        size_t red_filled_next = 0;
         uint64_t last_request = 0;
         /// For W3C inbound-rtp / remote-outbound-rtp (plain counters: nothing allocates per packet).
         struct Counters {
@@ -189,6 +208,31 @@ private:
     /// Padding-only packets on an RTX stream, about `size` in total: probe clusters need bytes when no media waits.
     void send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
+    // FlexFEC (media_engine_flexfec.cpp).
+    void configure_flexfec(size_t index, const sdp::NegotiatedMedia& nm, const sdp::Transceiver& st);
+    void send_flexfec(Timestamp now, Transceiver& t);
+    /// A packet on a negotiated FlexFEC SSRC: true if it was one (then it is consumed).
+    bool handle_flexfec(Timestamp now, const rtp::RtpPacketView& view, ByteView packet);
+    /// A media packet as it arrived on a stream FlexFEC protects (not retransmissions: their headers changed).
+    void protect_received(Timestamp now, const Receiver& r, ByteView packet);
+    // Audio RED (media_engine_red.cpp).
+    void configure_audio_red(size_t index);
+    void send_audio_red(Timestamp now, Transceiver& t, const rtp::RtpPayload& p, uint32_t rtp_timestamp);
+    /// Fills frames lost before this RED packet from its redundant blocks. False if its primary is not newer than
+    /// what was handed over already (a duplicate, or a late original of a filled frame): then it is not delivered.
+    bool recover_audio_red(Timestamp now, Receiver& r, const rtp::RtpPacketView& red);
+    struct FlexfecStream {
+        size_t transceiver = 0;
+        uint32_t media_ssrc = 0;
+        uint8_t pt = 0;
+        std::unique_ptr<rtp::FlexfecReceiver> fec;
+        /// The last FEC packet of this stream: media is stored for recovery only while FEC is coming (storing
+        /// copies every packet, a cost for the many peers that negotiate FlexFEC and never send it).
+        std::optional<Timestamp> last_fec;
+    };
+    void drain_flexfec(Timestamp now, FlexfecStream& s);
+    std::map<uint32_t, FlexfecStream> flexfec_rx_;  ///< by FEC SSRC
+    static constexpr size_t kMaxFlexfecStreams = 16;
     /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
     std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
     void send_report(Timestamp now);

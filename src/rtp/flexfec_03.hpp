@@ -42,6 +42,7 @@ public:
     FlexfecEncoder(uint32_t flexfec_ssrc, uint8_t flexfec_pt, uint32_t protected_ssrc, uint16_t first_seq = 0)
         : ssrc_(flexfec_ssrc), pt_(flexfec_pt), protected_ssrc_(protected_ssrc), seq_(first_seq) {}
     void set_params(const FecParams& p) { params_ = p; }
+    const FecParams& params() const { return params_; }
     void add_media_packet(const RtpPacketView& media);
     std::optional<std::vector<uint8_t>> poll_fec_packet();
     uint64_t fec_packets() const { return fec_packets_; }

@@ -9,6 +9,7 @@
 #include "core/byte_writer.hpp"
 #include "rtp/rtp_packet.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -60,6 +61,9 @@ public:
         : pt_(primary_pt), distance_(distance), max_payload_(max_payload) {}
     /// The RED payload for `frame` sent at RTP timestamp `timestamp`.
     std::vector<uint8_t> encode(uint32_t timestamp, ByteView frame);
+    /// Past frames carried from the next payload on (at most kRedMaxBlocks - 1).
+    void set_distance(size_t distance) { distance_ = std::min(distance, kRedMaxBlocks - 1); }
+    size_t distance() const { return distance_; }
 
 private:
     struct Past {

@@ -14,6 +14,13 @@ const NegotiatedMedia* Negotiated::find(std::string_view mid) const {
     return nullptr;
 }
 
+std::optional<uint32_t> fec_fr_ssrc(const std::vector<SsrcGroup>& groups, uint32_t media_ssrc) {
+    for (const auto& g : groups)
+        if (g.semantics == "FEC-FR" && g.ssrcs.size() == 2 && g.ssrcs[0] == media_ssrc && g.ssrcs[1] != media_ssrc)
+            return g.ssrcs[1];
+    return std::nullopt;
+}
+
 NegotiatorConfig default_config() {
     NegotiatorConfig c;
     const std::vector<RtcpFb> video_fb = {{"goog-remb", ""}, {"transport-cc", ""}, {"ccm", "fir"}, {"nack", ""}, {"nack", "pli"}};
@@ -36,6 +43,10 @@ NegotiatorConfig default_config() {
     video("AV1", "level-idx=5;profile=0;tier=0", 45);
     video("red", "", 118);
     c.video_codecs.push_back({"ulpfec", 90000, std::nullopt, "", {}, 120});
+    // FlexFEC as Chromium advertises it with WebRTC-FlexFEC-03-Advertised: in the lower dynamic range, with the
+    // repair window it always writes (10 s in microseconds; nobody acts on it) and only goog-remb/transport-cc.
+    c.video_codecs.push_back({"flexfec-03", 90000, std::nullopt, "repair-window=10000000",
+                              {{"goog-remb", ""}, {"transport-cc", ""}}, 35});
     c.audio_extensions = {
         "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
         "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
@@ -255,13 +266,34 @@ Description Negotiator::session_skeleton() {
 
 namespace {
 
-void add_local_media_identity(MediaSection& m, const Transceiver& t, const std::string& cname, bool simulcast) {
+void add_local_media_identity(MediaSection& m, Transceiver& t, const std::string& cname, bool simulcast) {
     m.msids.push_back({t.init.stream_id, t.init.track_id});
     if (simulcast) return;  // rid-based streams are signaled by rid, not ssrc
-    bool rtx = false;
-    for (const auto& c : m.codecs) rtx = rtx || is_rtx(c.name);
-    if (rtx) m.ssrc_groups.push_back({"FID", {t.ssrc, t.rtx_ssrc}});
-    for (uint32_t s : rtx ? std::vector<uint32_t>{t.ssrc, t.rtx_ssrc} : std::vector<uint32_t>{t.ssrc}) {
+    bool rtx = false, flexfec = false;
+    for (const auto& c : m.codecs) {
+        rtx = rtx || is_rtx(c.name);
+        flexfec = flexfec || text::iequals(c.name, "flexfec-03");
+    }
+    std::vector<uint32_t> ssrcs{t.ssrc};
+    if (rtx) {
+        m.ssrc_groups.push_back({"FID", {t.ssrc, t.rtx_ssrc}});
+        ssrcs.push_back(t.rtx_ssrc);
+    }
+    if (flexfec) {
+        // The FlexFEC stream (RFC 5956 FEC-FR: protected SSRC first). Mixed from the two random SSRCs rather than
+        // drawn: a draw here would shift every later draw of the session (report timing, sequence numbers) for
+        // every peer that merely offers flexfec-03, which is every rtcpp peer.
+        uint64_t x = (uint64_t{t.ssrc} << 32 | t.rtx_ssrc) + 0x9E3779B97F4A7C15ull;
+        while (t.fec_ssrc == 0 || t.fec_ssrc == t.ssrc || t.fec_ssrc == t.rtx_ssrc) {
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+            x ^= x >> 31;
+            t.fec_ssrc = static_cast<uint32_t>(x);
+        }
+        m.ssrc_groups.push_back({"FEC-FR", {t.ssrc, t.fec_ssrc}});
+        ssrcs.push_back(t.fec_ssrc);
+    }
+    for (uint32_t s : ssrcs) {
         m.ssrcs.push_back({s, "cname", cname});
         m.ssrcs.push_back({s, "msid", t.init.stream_id + " " + t.init.track_id});
     }

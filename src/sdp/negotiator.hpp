@@ -59,6 +59,7 @@ struct Transceiver {
     bool created_by_remote = false;
     uint32_t ssrc = 0;
     uint32_t rtx_ssrc = 0;
+    uint32_t fec_ssrc = 0;  ///< FlexFEC stream (a=ssrc-group:FEC-FR), once flexfec-03 was offered or answered
     std::optional<Direction> current_direction;  ///< after a completed negotiation
     std::vector<Codec> negotiated_codecs;        ///< kept so later offers reuse the agreed payload types
 };
@@ -87,7 +88,7 @@ struct NegotiatorConfig {
 };
 
 /// rtcpp's default capabilities: Opus (+RED), VP8, VP9 (profiles 0 and 2), H.264 (several profiles), AV1, each
-/// video codec with RTX, plus video RED/ULPFEC; the usual WebRTC header extensions; data channels.
+/// video codec with RTX, plus video RED/ULPFEC and FlexFEC (flexfec-03, as Chromium's field trial advertises it); the usual WebRTC header extensions; data channels.
 NegotiatorConfig default_config();
 
 struct NegotiatedCodec {
@@ -137,6 +138,9 @@ struct NegotiatedMedia {
     uint16_t remote_sctp_port = 0;
     uint64_t remote_max_message_size = 0;  ///< 65536 when the remote did not say (RFC 8841)
 };
+
+/// The FlexFEC SSRC protecting `media_ssrc` in RFC 5956 FEC-FR groups (`a=ssrc-group:FEC-FR <media> <fec>`).
+std::optional<uint32_t> fec_fr_ssrc(const std::vector<SsrcGroup>& groups, uint32_t media_ssrc);
 
 struct Negotiated {
     std::vector<NegotiatedMedia> media;

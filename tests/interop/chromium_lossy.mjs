@@ -11,6 +11,15 @@
 //  - rtcpp-sends: a recvonly offer from Chromium to `rtcpp-peer --listen --media testsrc` (VP8 test pattern).
 //    Chromium NACKs (inbound-rtp nackCount > 0), rtcpp answers them (its retransmitted count > 0) and Chromium decodes
 //    >= 90 % of the frames rtcpp sent.
+//  - rtcpp-sends-audio-red: a recvonly audio+video offer from Chromium to `rtcpp-peer --media testsrc`, once as
+//    Chromium offers it (red/48000/2 "111/111" beside Opus: rtcpp sends audio RED) and once with red removed from the
+//    offer: with RED, Chromium conceals a smaller share of its audio samples than without (inbound-rtp
+//    concealedSamples / totalSamplesReceived). Runs only when asked for.
+//  - chromium-sends-flexfec: as chromium-sends, with Chromium's FlexFEC field trials on
+//    (--force-fieldtrials=WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/): its offer carries
+//    flexfec-03 and an FEC-FR group, rtcpp's answer accepts flexfec-03, and rtcpp rebuilds packets from Chromium's
+//    FlexFEC (its `fec:` line: recovered > 0). NACK is taken out of the offer rtcpp answers: on loopback's RTT
+//    Chromium with NACK sends FEC for key frames only.
 // Environment: LOSS (percent, 5), DURATION (rtcpp-peer --duration, seconds, 10), PEER_VERBOSE, PEER_LOG=prefix.
 import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
@@ -176,9 +185,13 @@ window.lt = {
     const st = await pc.getStats();
     const codecs = {};
     st.forEach((r) => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
-    const rec = { t: Date.now(), out: null, inb: null };
+    const rec = { t: Date.now(), out: null, inb: null, ainb: null };
     const pick = (r, keys) => Object.fromEntries(keys.map((k) => [k, r[k]]));
     st.forEach((r) => {
+      if (r.kind === 'audio' && r.type === 'inbound-rtp') {
+        rec.ainb = { codec: codecs[r.codecId], ...pick(r, ['packetsReceived', 'packetsLost', 'concealedSamples',
+          'silentConcealedSamples', 'totalSamplesReceived', 'concealmentEvents', 'fecPacketsReceived']) };
+      }
       if (r.kind !== 'video') return;
       if (r.type === 'outbound-rtp') {
         rec.out = { codec: codecs[r.codecId], ...pick(r, ['framesSent', 'framesEncoded', 'packetsSent',
@@ -211,10 +224,14 @@ function sampleAt(samples, t) {
 }
 
 // Offers from the page to rtcpp-peer's /offer; `send`: Chromium's camera (default offer), else a recvonly offer.
-async function negotiate(page, port, send) {
+// `audio` (recvonly cases): an audio transceiver too; `noRed`: red taken out of the offer rtcpp sees.
+// `noNack`: generic NACK feedback taken out of the offer rtcpp sees, so the answer has none and Chromium protects
+// with FEC alone (with NACK it sends FEC only for key frames below 20 ms RTT, i.e. on loopback).
+// `noUlpfec`: video red/ulpfec (and red's rtx) taken out too, so FlexFEC is the only FEC rtcpp can send.
+async function negotiate(page, port, send, audio = false, noRed = false, noNack = false, noUlpfec = false) {
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.evaluate(pageLib);
-  return page.evaluate(async (send) => {
+  return page.evaluate(async ([send, audio, noRed, noNack, noUlpfec]) => {
     const pc = new RTCPeerConnection();
     window.pc = pc;
     if (send) {
@@ -223,18 +240,36 @@ async function negotiate(page, port, send) {
     } else {
       pc.ontrack = (e) => window.lt.attach(e.track);
       pc.addTransceiver('video', { direction: 'recvonly' });
+      if (audio) pc.addTransceiver('audio', { direction: 'recvonly' });
     }
     const t0 = Date.now();
     await pc.setLocalDescription(await pc.createOffer());
     await window.lt.waitGathering(pc, 1500);
-    const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    let body = pc.localDescription.sdp;
+    if (noRed) {
+      const pts = [...body.matchAll(/a=rtpmap:(\d+) red\/48000\/2/g)].map((m) => m[1]);
+      for (const pt of pts) {
+        body = body.replace(new RegExp(`a=(rtpmap|fmtp):${pt} [^\\r\\n]*\\r\\n`, 'g'), '');
+        body = body.replace(/(m=audio [^\r\n]*)/, (m) => m.split(' ').filter((x, i) => i < 3 || x !== pt).join(' '));
+      }
+    }
+    if (noNack) body = body.replace(/a=rtcp-fb:\d+ nack\r\n/g, '');
+    if (noUlpfec) {
+      const pts = [...body.matchAll(/a=rtpmap:(\d+) (red|ulpfec)\/90000/g)].map((m) => m[1]);
+      for (const m of [...body.matchAll(/a=fmtp:(\d+) apt=(\d+)/g)]) if (pts.includes(m[2])) pts.push(m[1]);
+      for (const pt of pts) {
+        body = body.replace(new RegExp(`a=(rtpmap|fmtp|rtcp-fb):${pt} [^\\r\\n]*\\r\\n`, 'g'), '');
+        body = body.replace(/(m=video [^\r\n]*)/, (m) => m.split(' ').filter((x, i) => i < 3 || x !== pt).join(' '));
+      }
+    }
+    const res = await fetch('/offer', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body });
     const answer = await res.text();
     if (res.status !== 201) return { status: res.status, answer };
     window.lt.start(pc);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const state = await window.lt.waitConnected(pc, 10000);
-    return { status: res.status, offer: pc.localDescription.sdp, answer, state, setupMs: Date.now() - t0 };
-  }, send);
+    return { status: res.status, offer: body, answer, state, setupMs: Date.now() - t0 };
+  }, [send, audio, noRed, noNack, noUlpfec]);
 }
 
 // Runs rtcpp-peer for DURATION with the page as the other side; returns what both sides counted.
@@ -245,7 +280,7 @@ async function runCase(context, c) {
   const page = await context.newPage();
   try {
     check(await waitHttp(c.port), `${c.id}: rtcpp-peer listens`);
-    const r = await negotiate(page, c.port, !c.rtcppSends);
+    const r = await negotiate(page, c.port, !c.rtcppSends, c.audio, c.noRed, c.noNack, c.noUlpfec);
     if (process.env.PEER_LOG) fs.writeFileSync(`${process.env.PEER_LOG}.${c.id}.sdp`, `${r.offer || ''}\n----\n${r.answer || ''}`);
     check(r.status === 201, `${c.id}: rtcpp-peer answered 201${r.status !== 201 ? ` (got ${r.status}: ${String(r.answer).slice(0, 200)})` : ''}`);
     if (r.status !== 201) return null;
@@ -270,7 +305,7 @@ async function runCase(context, c) {
       check(counters.rtp_dropped >= 0.4 * LOSS / 100 * counters.rtp_seen && counters.rtp_seen > 100,
         `${c.id}: the path dropped media (${pct(counters.rtp_dropped, counters.rtp_seen)} % of ${counters.rtp_seen} RTP datagrams)`);
     }
-    return { s, rtp, samples, last, peer };
+    return { s, rtp, samples, last, peer, sdp: r };
   } finally {
     await stopPeer(peer);
     if (failures && process.env.VERBOSE !== '0') console.log(`rtcpp-peer output (${c.id}):\n${peer.output().slice(-2500)}`);
@@ -311,10 +346,84 @@ async function rtcppSends(context, c) {
     `${c.id}: Chromium decoded ${v.framesDecoded} frames >= 90 % of rtcpp's ${s.sent.video} sent (${pct(v.framesDecoded, s.sent.video)} %)`);
 }
 
+async function rtcppSendsAudioRed(context, c) {
+  const results = {};
+  for (const noRed of [false, true]) {
+    const id = noRed ? `${c.id} (no red)` : c.id;
+    const got = await runCase(context, { ...c, id, noRed, port: c.port + (noRed ? 1 : 0) });
+    if (!got) return;
+    const a = got.last.ainb || {};
+    const answer = got.sdp.answer || '';
+    const concealed = a.totalSamplesReceived ? a.concealedSamples / a.totalSamplesReceived : 1;
+    results[noRed ? 'plain' : 'red'] = { a, concealed, answer };
+    figure(`${id}: rtcpp answer audio: ${answer.split(/\r?\n/).filter((l) => /^m=audio|red\/48000|a=fmtp:111/.test(l)).join(' | ')}`);
+    figure(`${id}: Chromium audio ${a.codec} packetsReceived ${a.packetsReceived} packetsLost ${a.packetsLost} totalSamplesReceived ${a.totalSamplesReceived} concealedSamples ${a.concealedSamples} (${(100 * concealed).toFixed(2)} %) concealmentEvents ${a.concealmentEvents}`);
+    check(noRed ? !/ red\/48000\/2/.test(answer) : / red\/48000\/2/.test(answer), `${id}: rtcpp ${noRed ? 'did not answer' : 'answered'} red/48000/2`);
+    check(/useinbandfec=1/.test(answer), `${id}: Opus in-band FEC stays signalled`);
+    check(a.totalSamplesReceived > 0, `${id}: Chromium played rtcpp's audio (${a.totalSamplesReceived} samples)`);
+  }
+  if (results.red && results.plain) {
+    check(results.red.concealed < results.plain.concealed,
+      `${c.id}: with RED Chromium concealed ${(100 * results.red.concealed).toFixed(2)} % of samples, without ${(100 * results.plain.concealed).toFixed(2)} %`);
+    // Each lost packet without RED is a concealment event of its own; with RED only runs of losses are.
+    check(results.red.a.concealmentEvents * 4 < results.plain.a.concealmentEvents,
+      `${c.id}: concealment events with RED ${results.red.a.concealmentEvents}, without ${results.plain.a.concealmentEvents}`);
+  }
+}
+
+// `fec: video mid 1 VP8: sent N (protection P), recovered N`, summed over video transceivers.
+function parseFec(text) {
+  const re = /fec: video [^:]*: sent (\d+) \(protection [\d.]+\), recovered (\d+)/g;
+  const out = { sent: 0, recovered: 0 };
+  for (let m; (m = re.exec(text));) {
+    out.sent += Number(m[1]);
+    out.recovered += Number(m[2]);
+  }
+  return out;
+}
+
+async function chromiumSendsFlexfec(context, c) {
+  const got = await runCase(context, c);
+  if (!got) return;
+  const { s, rtp, last, peer, sdp } = got;
+  const offer = sdp.offer || '';
+  const answer = sdp.answer || '';
+  const fec = parseFec(peer.output());
+  const fecLines = offer.split(/\r?\n/).filter((l) => /flexfec|FEC-FR/.test(l));
+  figure(`${c.id}: Chromium's offer: ${fecLines.join(' | ')}`);
+  figure(`${c.id}: rtcpp answer: ${answer.split(/\r?\n/).filter((l) => /flexfec/.test(l)).join(' | ')}`);
+  const lo = last.out || {};
+  figure(`${c.id}: Chromium framesSent ${lo.framesSent} packetsSent ${lo.packetsSent} retransmittedPacketsSent ${lo.retransmittedPacketsSent}; rtcpp decoded ${s.video.decoded} frames, rtp packets ${rtp.receivedPackets} lost ${rtp.lost}, FEC recovered ${fec.recovered}`);
+  check(/ flexfec-03\/90000/.test(offer) && /a=ssrc-group:FEC-FR /.test(offer), `${c.id}: Chromium offered flexfec-03 with an FEC-FR group`);
+  check(/ flexfec-03\/90000/.test(answer), `${c.id}: rtcpp's answer accepted flexfec-03`);
+  check(fec.recovered > 0, `${c.id}: rtcpp recovered packets from Chromium's FlexFEC (${fec.recovered})`);
+  check(s.video.errors === 0, `${c.id}: no video decode errors (${s.video.errors})`);
+}
+
+async function rtcppSendsFlexfec(context, c) {
+  const got = await runCase(context, c);
+  if (!got) return;
+  const { s, peer, last, sdp } = got;
+  const fec = parseFec(peer.output());
+  const v = last.inb || {};
+  const answer = sdp.answer || '';
+  figure(`${c.id}: rtcpp answer: ${answer.split(/\r?\n/).filter((l) => /flexfec|FEC-FR|ulpfec/.test(l)).join(' | ')}`);
+  figure(`${c.id}: rtcpp sent ${s.sent.video} frames, ${fec.sent} FlexFEC packets; Chromium ${v.codec} framesDecoded ${v.framesDecoded} (${pct(v.framesDecoded, s.sent.video)} %) packetsLost ${v.packetsLost} fecPacketsReceived ${v.fecPacketsReceived} nackCount ${v.nackCount}`);
+  check(/ flexfec-03\/90000/.test(answer) && /a=ssrc-group:FEC-FR /.test(answer) && !/ ulpfec\/90000/.test(answer),
+    `${c.id}: rtcpp answered flexfec-03 (no ulpfec) with its FEC-FR group`);
+  check(fec.sent > 0, `${c.id}: rtcpp sent FlexFEC (${fec.sent})`);
+  check(v.fecPacketsReceived > 0, `${c.id}: Chromium received it (inbound-rtp fecPacketsReceived ${v.fecPacketsReceived})`);
+}
+
 async function main() {
   const all = [
     { id: 'chromium-sends', run: chromiumSends, rtcppSends: false, port: 18700 },
     { id: 'rtcpp-sends', run: rtcppSends, rtcppSends: true, port: 18710 },
+    { id: 'rtcpp-sends-audio-red', run: rtcppSendsAudioRed, rtcppSends: true, audio: true, port: 18730, optIn: true },
+    { id: 'rtcpp-sends-flexfec', run: rtcppSendsFlexfec, rtcppSends: true, port: 18740, noNack: true, noUlpfec: true,
+      fieldTrials: 'WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/' },
+    { id: 'chromium-sends-flexfec', run: chromiumSendsFlexfec, rtcppSends: false, port: 18720,
+      fieldTrials: 'WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/', noNack: true },
   ];
   const wanted = process.argv.slice(3);
   for (const w of wanted) {
@@ -323,7 +432,8 @@ async function main() {
       process.exit(2);
     }
   }
-  const cases = all.filter((c) => !wanted.length || wanted.includes(c.id));
+  // The FlexFEC case runs only when asked for: it needs a browser of its own (field trials are process-wide).
+  const cases = all.filter((c) => (!wanted.length && !c.fieldTrials && !c.optIn) || wanted.includes(c.id));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-chromium-lossy-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumBin, headless: true, args: chromiumArgs });
   try {
@@ -331,7 +441,19 @@ async function main() {
       console.log(`--- ${c.id} (${LOSS} % loss on SRTP/SRTCP both ways, ${DURATION} s)`);
       const t0 = Date.now();
       try {
-        await c.run(context, c);
+        if (c.fieldTrials) {
+          const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpp-chromium-trials-'));
+          const ctx = await chromium.launchPersistentContext(d, { executablePath: chromiumBin, headless: true,
+            args: [...chromiumArgs, `--force-fieldtrials=${c.fieldTrials}`] });
+          try {
+            await c.run(ctx, c);
+          } finally {
+            await ctx.close();
+            fs.rmSync(d, { recursive: true, force: true });
+          }
+        } else {
+          await c.run(context, c);
+        }
       } catch (e) {
         check(false, `${c.id}: ${e.message}`);
       }
