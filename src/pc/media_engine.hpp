@@ -9,6 +9,7 @@
 // Sans-IO like the rest: time comes in with every call, output is polled.
 #pragma once
 
+#include "cc/bitrate_allocator.hpp"
 #include "cc/goog_cc_network_controller.hpp"
 #include "cc/remote_estimator.hpp"
 #include "cc/transport_feedback_adapter.hpp"
@@ -53,6 +54,15 @@ public:
     std::vector<size_t> take_newly_receiving();
 
     Result<void> send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp);
+    /// Simulcast: a frame of the layer `rid` (media_engine_simulcast.cpp).
+    Result<void> send_frame(Timestamp now, size_t transceiver, std::string_view rid, ByteView frame,
+                            uint32_t rtp_timestamp);
+    /// An encoding's bounds for the allocator; may come before the transceiver is negotiated.
+    void set_send_encoding(size_t transceiver, const SendEncodingParameters& params);
+    /// The simulcast layers negotiated for sending (lowest first).
+    std::vector<std::string> send_rids(size_t transceiver) const;
+    /// The allocation of the current target over every sending encoding (what the last TargetBitrate carried).
+    std::vector<EncodingBitrate> allocation() const;
     Result<void> send_rtp(Timestamp now, size_t transceiver, ByteView packet);
     Result<void> send_rtcp(ByteView packet);
     Result<void> request_keyframe(size_t transceiver);
@@ -111,6 +121,7 @@ private:
     struct Receiver;
     struct Transceiver {
         TransceiverId id = 0;
+        size_t index = 0;  ///< negotiator index (a simulcast layer: its transceiver's)
         MediaKind kind = MediaKind::Audio;
         std::string mid;
         bool sending = false;
@@ -121,6 +132,12 @@ private:
         uint8_t mid_ext = 0, rid_ext = 0, rrid_ext = 0, twcc_ext = 0, abs_send_time_ext = 0;
         RtpStats stats;
         std::optional<TimeDelta> rtt;
+        // Simulcast (media_engine_simulcast.cpp): a layer is a send-only Transceiver of its own (own sender, counters,
+        // RTT) with the parent's negotiation and its rid; the parent then has no sender of its own.
+        std::string rid;                              ///< set on a layer
+        std::vector<Transceiver> layers;              ///< one per negotiated send rid, lowest first
+        std::vector<SendEncodingParameters> encoding_params; ///< the application's bounds, by rid
+        DataRate allocated = DataRate::zero();        ///< this stream's (or layer's) share of the target
         /// For W3C stats, beyond RtpStats (plain counters: nothing allocates per packet).
         struct SendCounters {
             uint64_t header_bytes = 0;
@@ -183,6 +200,24 @@ private:
     static void count_sender_report(Receiver& r, const rtcp::SenderReport& sr);
     static void count_retransmission(Transceiver& t, ByteView packet);
     uint32_t local_ssrc() const;
+    // Simulcast and allocation (media_engine_simulcast.cpp).
+    void configure_layers(Transceiver& t, const std::vector<std::string>& rids);
+    Sender make_layer_sender(const Transceiver& layer, const Codec& codec);
+    uint32_t unused_ssrc();
+    /// Every stream we send on: transceivers with a sender, and simulcast layers.
+    template <class F>
+    void for_each_send_stream(F&& f) {
+        for (auto& t : transceivers_) {
+            if (t.sender) f(t);
+            for (auto& l : t.layers)
+                if (l.sender) f(l);
+        }
+    }
+    /// Splits `target` over the sending streams; true if a layer was switched on or off (or a stream appeared).
+    bool allocate(DataRate target);
+    /// A retransmission of a simulcast layer's packet on its RTX SSRC carries repaired-rid instead of rid.
+    void mark_repaired_rid(const Transceiver& layer, std::vector<uint8_t>& packet);
+    Result<void> send_frame_on(Timestamp now, Transceiver& t, ByteView frame, uint32_t rtp_timestamp);
 
     Random& random_;
     std::deque<SessionEvent>& events_;
@@ -210,6 +245,10 @@ private:
     uint16_t transport_seq_ = 1;
     Timestamp next_cc_process_ = Timestamp::plus_infinity();
     std::optional<DataRate> last_target_;
+    std::optional<event::TargetBitrate> last_target_event_;
+    cc::BitrateAllocator allocator_;
+    std::optional<DataRate> allocated_for_; ///< the target the current allocation was made for
+    bool allocation_dirty_ = true;          ///< senders or bounds changed since
     // Path loss from transport-wide feedback (before NACK/FEC repair): what the FEC level is chosen from.
     uint64_t twcc_reported_ = 0, twcc_lost_ = 0;
     std::optional<double> path_loss_;

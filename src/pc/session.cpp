@@ -958,6 +958,7 @@ struct Session::Impl {
             info.send_payload_type = si->payload_type;
             info.clock_rate = si->clock_rate;
         }
+        info.send_rids = media->send_rids(index);
         if (negotiated) {
             for (const auto& m : negotiated->media)
                 if (m.transceiver == index)
@@ -1375,6 +1376,7 @@ Result<TransceiverId> Session::add_transceiver(MediaKind kind, const Transceiver
             return make_error(ErrorCategory::NotSupportedError, "pc", "none of the requested codecs is supported");
     }
     const size_t index = m.negotiator->add_transceiver(std::move(ti));
+    for (const auto& e : init.send_encodings) m.media->set_send_encoding(index, e);
     m.emit(event::NegotiationNeeded{});
     return static_cast<TransceiverId>(index + 1);
 }
@@ -1407,6 +1409,25 @@ Result<void> Session::send_frame(TransceiverId id, std::span<const uint8_t> fram
     auto r = m.media->send_frame(m.now, id - 1, frame, rtp_timestamp);
     if (!r) return r;
     m.process();
+    return {};
+}
+
+Result<void> Session::send_frame(TransceiverId id, std::string_view rid, std::span<const uint8_t> frame,
+                                 uint32_t rtp_timestamp) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    if (!m.srtp) return state_error("media is not connected yet");
+    auto r = m.media->send_frame(m.now, id - 1, rid, frame, rtp_timestamp);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::set_send_encoding(TransceiverId id, const SendEncodingParameters& params) {
+    auto& m = *impl_;
+    if (id == 0 || id > m.negotiator->transceivers().size())
+        return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    m.media->set_send_encoding(id - 1, params);
     return {};
 }
 
