@@ -385,6 +385,8 @@ public:
     Result<void> send_rtcp(std::span<const uint8_t> packet);
     /// Asks the sender of what this transceiver receives for a keyframe (PLI).
     Result<void> request_keyframe(TransceiverId id);
+    /// The same for one simulcast layer received (by its rid).
+    Result<void> request_keyframe(TransceiverId id, std::string_view rid);
     std::vector<RtpStats> rtp_stats() const;
 
     /// Closes everything: DTLS close_notify and SCTP abort are sent, state becomes Closed.

@@ -66,6 +66,8 @@ public:
     Result<void> send_rtp(Timestamp now, size_t transceiver, ByteView packet);
     Result<void> send_rtcp(ByteView packet);
     Result<void> request_keyframe(size_t transceiver);
+    /// One received simulcast layer (media_engine_simulcast.cpp).
+    Result<void> request_keyframe(size_t transceiver, std::string_view rid);
 
     void handle_rtp(Timestamp now, ByteView packet);
     void handle_rtcp(Timestamp now, ByteView packet);

@@ -106,6 +106,16 @@ Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, std::str
                       "no simulcast layer '" + std::string(rid) + "' was negotiated for sending");
 }
 
+Result<void> MediaEngine::request_keyframe(size_t transceiver, std::string_view rid) {
+    for (auto& [ssrc, r] : receivers_)
+        if (r->transceiver == transceiver && !r->rtx && r->rid == rid) {
+            send_keyframe_request(*r);
+            return {};
+        }
+    return make_error(ErrorCategory::InvalidStateError, "media",
+                      "nothing received on this transceiver with rid '" + std::string(rid) + "' yet");
+}
+
 void MediaEngine::set_send_encoding(size_t transceiver, const SendEncodingParameters& params) {
     if (transceivers_.size() <= transceiver) {
         transceivers_.resize(transceiver + 1);

@@ -1459,6 +1459,15 @@ Result<void> Session::request_keyframe(TransceiverId id) {
     return {};
 }
 
+Result<void> Session::request_keyframe(TransceiverId id, std::string_view rid) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    auto r = m.media->request_keyframe(id - 1, rid);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
 std::vector<RtpStats> Session::rtp_stats() const { return impl_->media->stats(); }
 
 void Session::close() {
