@@ -195,10 +195,8 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
     }
     // New or changed senders get their share of the target we already have.
     allocation_dirty_ = true;
-    if (last_target_event_ && last_target_ && allocate(*last_target_)) {
-        last_target_event_->allocation = allocation();
-        events_.push_back(*last_target_event_);
-    }
+    pending_allocation_.clear(); // its pointers may be stale after the resize above
+    reallocate();
 }
 
 void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
@@ -209,6 +207,7 @@ void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
     const bool layers_changed = allocate(rate);
     const bool changed = !last_target_ || rate.bps() * 20 >= last_target_->bps() * 21 || rate.bps() * 20 <= last_target_->bps() * 19;
     if (!changed && !layers_changed) return;
+    commit_allocation(); // the rates change with the event that announces them
     last_target_ = rate;
     last_target_event_ = event::TargetBitrate{rate, update.target_rate->stable_target_rate,
                                               update.target_rate->round_trip_time, allocation()};

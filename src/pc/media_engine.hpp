@@ -215,8 +215,13 @@ private:
                 if (l.sender) f(l);
         }
     }
-    /// Splits `target` over the sending streams; true if a layer was switched on or off (or a stream appeared).
+    /// Splits `target` over the sending streams into pending_allocation_; true if that switches a layer (or stream)
+    /// on or off. commit_allocation() makes it the streams' `allocated` (what the next TargetBitrate event tells).
     bool allocate(DataRate target);
+    /// Commits the pending allocation; true if any rate changed.
+    bool commit_allocation();
+    /// After configure() or set_send_encoding(): a new allocation of the current target, announced if it changed.
+    void reallocate();
     /// A retransmission of a simulcast layer's packet on its RTX SSRC carries repaired-rid instead of rid.
     void mark_repaired_rid(const Transceiver& layer, std::vector<uint8_t>& packet);
     Result<void> send_frame_on(Timestamp now, Transceiver& t, ByteView frame, uint32_t rtp_timestamp);
@@ -251,6 +256,7 @@ private:
     cc::BitrateAllocator allocator_;
     std::optional<DataRate> allocated_for_; ///< the target the current allocation was made for
     bool allocation_dirty_ = true;          ///< senders or bounds changed since
+    std::vector<std::pair<Transceiver*, DataRate>> pending_allocation_; ///< valid until the next configure()
     // Path loss from transport-wide feedback (before NACK/FEC repair): what the FEC level is chosen from.
     uint64_t twcc_reported_ = 0, twcc_lost_ = 0;
     std::optional<double> path_loss_;

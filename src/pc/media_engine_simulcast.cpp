@@ -126,10 +126,25 @@ void MediaEngine::set_send_encoding(size_t transceiver, const SendEncodingParame
     if (it != ps.end()) *it = params;
     else ps.push_back(params);
     allocation_dirty_ = true;
-    if (last_target_event_ && last_target_ && allocate(*last_target_)) {
-        last_target_event_->allocation = allocation();
-        events_.push_back(*last_target_event_);
+    reallocate();
+}
+
+void MediaEngine::reallocate() {
+    if (!last_target_event_ || !last_target_) return;
+    allocate(*last_target_);
+    if (!commit_allocation()) return;
+    last_target_event_->allocation = allocation();
+    events_.push_back(*last_target_event_);
+}
+
+bool MediaEngine::commit_allocation() {
+    bool changed = false;
+    for (auto& [x, rate] : pending_allocation_) {
+        changed |= x->allocated != rate;
+        x->allocated = rate;
     }
+    pending_allocation_.clear();
+    return changed;
 }
 
 std::vector<std::string> MediaEngine::send_rids(size_t transceiver) const {
@@ -141,6 +156,7 @@ std::vector<std::string> MediaEngine::send_rids(size_t transceiver) const {
 
 bool MediaEngine::allocate(DataRate target) {
     if (!allocation_dirty_ && allocated_for_ == target) return false;
+    pending_allocation_.clear();
     allocation_dirty_ = false;
     allocated_for_ = target;
     std::vector<cc::AllocationStream> streams;
@@ -174,7 +190,7 @@ bool MediaEngine::allocate(DataRate target) {
         for (size_t l = 0; l < owners[s].size(); ++l) {
             Transceiver& x = *owners[s][l];
             switched |= x.allocated.is_zero() != rates[s][l].is_zero();
-            x.allocated = rates[s][l];
+            pending_allocation_.push_back({&x, rates[s][l]});
         }
     return switched;
 }

@@ -66,7 +66,7 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
     };
 
     size_t senders = 0;
-    for (const auto& t : transceivers_) senders += t.sender && t.sending ? 1 : 0;
+    for (const auto& t : transceivers_) senders += (t.sender && t.sending ? 1 : 0) + t.layers.size();
 
     // One outbound-rtp per SSRC we send: a transceiver's stream, or each of its simulcast layers (with its rid).
     std::vector<const Transceiver*> send_streams;
@@ -102,8 +102,9 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
             o.fir_count = t.send_counters.firs;
         }
         // The congestion controller's target covers all media: it is this stream's target only when it is alone.
+        // With several streams, each one's share of it (the allocation the application was told).
         if (senders == 1 && t.sending) o.target_bitrate = last_target_;
-        if (!t.rid.empty() && last_target_) o.target_bitrate = t.allocated; // the layer's share
+        else if (last_target_ && t.sending) o.target_bitrate = t.allocated;
         o.active = t.sending;
 
         std::optional<RemoteInboundRtpStats> ri;

@@ -275,6 +275,16 @@ TEST_CASE("session simulcast: the allocator turns the top layer off on a narrow 
     MESSAGE("wide: target kbps per second " << line);
     CHECK(audio_rate == DataRate::kbps(64)); // audio first, at its cap
     REQUIRE(!rate["f"].is_zero());
+    // outbound-rtp targetBitrate: each stream's share, as the latest allocation told the application.
+    std::map<std::string, DataRate> latest = rate;
+    latest["audio"] = audio_rate;
+    for (const auto& t : p.a.events_of<event::TargetBitrate>()) // not yet seen by the loop above
+        for (const auto& a : t.allocation) latest[a.transceiver == audio ? "audio" : a.rid] = a.bitrate;
+    for (const auto& o : p.a.session->get_stats(p.net.now()).objects)
+        if (auto* out = std::get_if<OutboundRtpStats>(&o)) {
+            REQUIRE(out->target_bitrate);
+            CHECK(*out->target_bitrate == latest[out->kind == "audio" ? "audio" : out->rid]);
+        }
     const auto frames_f = [&] {
         size_t n = 0;
         for (const auto& f : p.b.events_of<event::MediaFrame>()) n += f.rid == "f" ? 1 : 0;
