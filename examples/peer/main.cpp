@@ -320,8 +320,15 @@ public:
         });
         pc_.on_layer_keyframe_request([this](TransceiverId id, const std::string& rid) {
             std::lock_guard l(m_);
-            if (rid.empty()) peer_wants_keyframe_.insert(id);
-            else layer_wants_keyframe_.insert({id, rid});
+            if (rid.empty()) {
+                peer_wants_keyframe_.insert(id);
+                return;
+            }
+            // Every layer gets a keyframe, as libwebrtc's encoders do by default: an SFU switching layers (Janus)
+            // addresses its PLI to one SSRC of the group, not necessarily to the layer it switches to.
+            layer_wants_keyframe_.insert({id, rid});
+            for (const auto& [layer, bps] : layer_bps_)
+                if (layer.first == id) layer_wants_keyframe_.insert(layer);
         });
         pc_.on_bitrate_allocation([this](const event::TargetBitrate& t) {
             std::lock_guard l(m_);
@@ -935,6 +942,7 @@ int run(const Options& o) {
                              static_cast<unsigned long long>(layer.pauses));
         }
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : media->receiver.size_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         if (media->target_changes.load() > 0)
             std::fprintf(stderr, "cc: target bitrate %lld kbps after %llu changes (transport-cc feedback from the peer)\n",
                          static_cast<long long>(media->target_bps.load() / 1000),

@@ -174,7 +174,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
                 s.fec.reset();
             }
         }
-        configure_layers(t, t.sending && send_codec ? nm.send_rids : std::vector<std::string>{});
+        configure_layers(t, t.sending && send_codec ? layer_order(nm.send_rids, st) : std::vector<std::string>{});
         if (t.receiving && !was_receiving) {
             // The Session turns this into a Track event with the full TransceiverInfo.
             newly_receiving_.push_back(*nm.transceiver);

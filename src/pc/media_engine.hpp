@@ -204,6 +204,8 @@ private:
     uint32_t local_ssrc() const;
     // Simulcast and allocation (media_engine_simulcast.cpp).
     void configure_layers(Transceiver& t, const std::vector<std::string>& rids);
+    /// The negotiated send rids lowest first: the SDP (and the transceiver's encodings) list them highest first.
+    static std::vector<std::string> layer_order(const std::vector<std::string>& negotiated, const sdp::Transceiver& st);
     Sender make_layer_sender(const Transceiver& layer, const Codec& codec);
     uint32_t unused_ssrc();
     /// Every stream we send on: transceivers with a sender, and simulcast layers.

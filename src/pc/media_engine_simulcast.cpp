@@ -80,6 +80,16 @@ void MediaEngine::configure_layers(Transceiver& t, const std::vector<std::string
     allocation_dirty_ = true;
 }
 
+std::vector<std::string> MediaEngine::layer_order(const std::vector<std::string>& negotiated, const sdp::Transceiver& st) {
+    std::vector<std::string> out;
+    for (auto e = st.init.send_encodings.rbegin(); e != st.init.send_encodings.rend(); ++e)
+        if (std::find(negotiated.begin(), negotiated.end(), e->rid) != negotiated.end()) out.push_back(e->rid);
+    // Rids the encodings do not name (none today: the negotiator accepts only those) keep the SDP's order, reversed.
+    for (auto r = negotiated.rbegin(); r != negotiated.rend(); ++r)
+        if (std::find(out.begin(), out.end(), *r) == out.end()) out.push_back(*r);
+    return out;
+}
+
 uint32_t MediaEngine::unused_ssrc() {
     for (;;) {
         const uint32_t ssrc = random_.next_u32();

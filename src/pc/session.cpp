@@ -1351,7 +1351,10 @@ Result<TransceiverId> Session::add_transceiver(MediaKind kind, const Transceiver
     ti.kind = kind == MediaKind::Audio ? sdp::MediaKind::Audio : sdp::MediaKind::Video;
     ti.direction = to_sdp(init.direction);
     ti.stream_id = init.stream_id;
-    for (const auto& rid : init.send_rids) ti.send_encodings.push_back(sdp::SendEncoding{rid, true});
+    // The SDP lists them highest first (a=simulcast:send f;h;q): RFC 8853 orders by preference, and SFUs read it so
+    // (Janus numbers substreams from that order, janus.js sends h;m;l). The API lists them lowest first.
+    for (auto rid = init.send_rids.rbegin(); rid != init.send_rids.rend(); ++rid)
+        ti.send_encodings.push_back(sdp::SendEncoding{*rid, true});
     if (!init.codecs.empty()) {
         const sdp::NegotiatorConfig defaults = sdp::default_config();
         const auto& all = kind == MediaKind::Audio ? defaults.audio_codecs : defaults.video_codecs;

@@ -94,9 +94,10 @@ TEST_CASE("session simulcast: three layers to rtcpp, split by rid; a PLI for one
     link.delay = TimeDelta::millis(20);
     SimulcastPair p(link);
     const std::string offer = p.a.session->local_description()->sdp;
-    CHECK(offer.find("a=simulcast:send q;h;f") != std::string::npos);
+    CHECK(offer.find("a=simulcast:send f;h;q") != std::string::npos); // highest first (RFC 8853 preference)
     CHECK(offer.find("a=rid:f send") != std::string::npos);
-    CHECK(p.b.session->local_description()->sdp.find("a=simulcast:recv q;h;f") != std::string::npos);
+    CHECK(p.b.session->local_description()->sdp.find("a=simulcast:recv f;h;q") != std::string::npos);
+    CHECK(p.a.session->transceiver_info(p.video)->send_rids == kRids); // the API's order: lowest first
     const auto info = p.a.session->transceiver_info(p.video);
     REQUIRE(info);
     CHECK(info->send_rids == kRids);

@@ -20,8 +20,9 @@ constexpr std::string_view kRidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream
 constexpr std::string_view kRridUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 constexpr std::string_view kMidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
 
-/// A sender engine with a three-layer VP8 simulcast transceiver (rids q, h, f, lowest first) and the engine that
-/// receives it, negotiated by two Negotiators as two Sessions would.
+/// A sender engine with a three-layer VP8 simulcast transceiver (rids q, h, f lowest first; the SDP lists them
+/// highest first, as Session::add_transceiver makes them) and the engine that receives it, negotiated by two
+/// Negotiators as two Sessions would.
 struct SimulcastPair {
     Random random{5};
     std::deque<SessionEvent> tx_events, rx_events;
@@ -34,7 +35,7 @@ struct SimulcastPair {
         sdp::TransceiverInit video;
         video.kind = sdp::MediaKind::Video;
         video.direction = sdp::Direction::SendOnly;
-        video.send_encodings = {{"q", true}, {"h", true}, {"f", true}};
+        video.send_encodings = {{"f", true}, {"h", true}, {"q", true}};
         if (!transport_cc)
             for (const auto& uri : sdp::default_config().video_extensions)
                 if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
@@ -46,7 +47,7 @@ struct SimulcastPair {
         auto applied = offerer.apply_answer(answer->description);
         REQUIRE(applied);
         REQUIRE(applied->media.size() == 1);
-        CHECK(applied->media[0].send_rids == std::vector<std::string>{"q", "h", "f"});
+        CHECK(applied->media[0].send_rids == std::vector<std::string>{"f", "h", "q"});
         for (const auto& e : applied->media[0].extensions) {
             if (e.uri == kRidUri) rid_ext = static_cast<uint8_t>(e.id);
             if (e.uri == kRridUri) rrid_ext = static_cast<uint8_t>(e.id);
