@@ -324,11 +324,8 @@ public:
                 peer_wants_keyframe_.insert(id);
                 return;
             }
-            // Every layer gets a keyframe, as libwebrtc's encoders do by default: an SFU switching layers (Janus)
-            // addresses its PLI to one SSRC of the group, not necessarily to the layer it switches to.
+            // Only the layer asked for: an SFU switching layers (Janus) asks the one it switches to.
             layer_wants_keyframe_.insert({id, rid});
-            for (const auto& [layer, bps] : layer_bps_)
-                if (layer.first == id) layer_wants_keyframe_.insert(layer);
         });
         pc_.on_bitrate_allocation([this](const event::TargetBitrate& t) {
             std::lock_guard l(m_);
