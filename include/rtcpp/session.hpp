@@ -106,7 +106,8 @@ struct TransceiverInit {
     std::vector<std::string> codecs = {};
     /// Simulcast: two or more rids to send, lowest layer first (the allocator fills them in this order). Each
     /// negotiated rid gets its own SSRC, RTX SSRC, sequence numbers and statistics; send each layer's frames with
-    /// Session::send_frame(id, rid, ...).
+    /// Session::send_frame(id, rid, ...). The SDP lists them highest first (a=simulcast:send f;h;q), the order of
+    /// preference RFC 8853 gives it and SFUs (Janus) number substreams by.
     std::vector<std::string> send_rids = {};
     /// Bitrate bounds per encoding (by rid; see SendEncodingParameters); encodings not listed keep the defaults.
     std::vector<SendEncodingParameters> send_encodings = {};
@@ -122,7 +123,7 @@ struct TransceiverInfo {
     /// After a completed negotiation.
     std::optional<RtpDirection> current_direction;
     bool created_by_remote = false;
-    /// Our sending SSRC.
+    /// Our sending SSRC (without simulcast; each layer's is in its outbound-rtp stats).
     uint32_t ssrc = 0;
     /// What send_frame() packetizes with, once negotiated: codec name, payload type and RTP clock rate.
     std::string send_codec;
