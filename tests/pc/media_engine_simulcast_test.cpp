@@ -338,3 +338,38 @@ TEST_CASE("media engine simulcast: the congestion target is split over the layer
     CHECK(rate_of(t, "f").is_zero());
     CHECK(rate_of(t, "h") == DataRate::kbps(700));
 }
+
+TEST_CASE("media engine simulcast: an answer without a=simulcast (a peer that cannot receive it) gets one stream") {
+    // Chromium answers a simulcast offer that way: the sender falls back to the transceiver's single SSRC.
+    Random random{9};
+    std::deque<SessionEvent> events;
+    sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
+    sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
+    sdp::TransceiverInit video;
+    video.kind = sdp::MediaKind::Video;
+    video.direction = sdp::Direction::SendOnly;
+    video.send_encodings = {{"f", true}, {"h", true}, {"q", true}};
+    offerer.add_transceiver(video);
+    auto offer = offerer.create_offer();
+    REQUIRE(offer);
+    auto answer = answerer.answer(*offer);
+    REQUIRE(answer);
+    REQUIRE(answer->description.media.size() == 1);
+    REQUIRE(answer->description.media[0].simulcast);
+    answer->description.media[0].simulcast.reset();
+    answer->description.media[0].rids.clear();
+    auto applied = offerer.apply_answer(answer->description);
+    REQUIRE(applied);
+    CHECK(applied->media[0].send_rids.empty());
+    MediaEngine tx(random, events, false);
+    tx.configure(Timestamp::zero(), *applied, offerer.transceivers(), "sender");
+    CHECK(tx.send_rids(0).empty());
+    REQUIRE(tx.send_info(0));
+    std::vector<uint8_t> frame(500, 0x10);
+    CHECK_FALSE(tx.send_frame(Timestamp::millis(10), 0, "f", frame, 0)); // no layers: the app sends one stream
+    REQUIRE(tx.send_frame(Timestamp::millis(10), 0, frame, 0));
+    std::set<uint32_t> ssrcs;
+    while (auto p = tx.poll_packet())
+        if (!p->rtcp) ssrcs.insert(rtp::RtpPacketView::parse(p->bytes)->ssrc());
+    CHECK(ssrcs == std::set<uint32_t>{offerer.transceivers()[0].ssrc});
+}
