@@ -162,6 +162,9 @@ struct RtpStats {
     uint64_t fec_packets_sent = 0;       ///< ULPFEC packets (in RED) protecting what we send
     double fec_protection = 0;           ///< FEC packets per media packet chosen now (loss and RTT from reports)
     uint64_t fec_packets_recovered = 0;  ///< media packets we rebuilt from the peer's FEC
+    /// Padding-only packets (on the RTX stream) the pacer sent for bandwidth probes, and their padding bytes.
+    uint64_t padding_packets_sent = 0;
+    uint64_t padding_bytes_sent = 0;
 };
 
 namespace event {

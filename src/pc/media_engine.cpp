@@ -95,7 +95,10 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
                             const std::vector<sdp::Transceiver>& transceivers, const std::string& cname) {
     cname_ = cname;
     if (transceivers_.size() < transceivers.size()) transceivers_.resize(transceivers.size());
-    for (size_t i = 0; i < transceivers_.size(); ++i) transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+    for (size_t i = 0; i < transceivers_.size(); ++i) {
+        transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+        transceivers_[i].index = i;
+    }
     for (const auto& nm : negotiated.media) {
         if (!nm.transceiver || nm.datachannel || *nm.transceiver >= transceivers_.size()) continue;
         Transceiver& t = transceivers_[*nm.transceiver];
@@ -192,6 +195,10 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
         cc_config.constraints.at_time = now;
         cc_ = std::make_unique<cc::GoogCcNetworkController>(cc_config);
         next_cc_process_ = now;
+        pacer_ = std::make_unique<cc::Pacer>();
+        // Until GCC's first update: its start rate, with the same headroom it gives the pacer.
+        pacer_->set_pacing_rates(cc::GoogCcNetworkController::kDefaultStartRate * cc_config.pacing_factor,
+                                 DataRate::zero());
     }
     // New or changed senders get their share of the target we already have.
     allocation_dirty_ = true;
@@ -200,6 +207,13 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
 }
 
 void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
+    if (pacer_) {
+        if (update.pacer_config) pacer_->set_pacing_rates(update.pacer_config->pacing_rate, update.pacer_config->padding_rate);
+        for (const auto& cluster : update.probe_cluster_configs) {
+            if (last_media_enqueued_) pacer_->create_probe_cluster(cluster);
+            else if (pending_probes_.size() < 8) pending_probes_.push_back(cluster);
+        }
+    }
     if (!update.target_rate) return;
     const DataRate rate = update.target_rate->target_rate;
     for_each_send_stream([&](Transceiver& t) { t.sender->nack->set_target_rate(rate); });
@@ -214,13 +228,15 @@ void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
     events_.push_back(*last_target_event_);
 }
 
-void MediaEngine::record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, MediaKind kind) {
+void MediaEngine::record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, cc::PacketKind kind,
+                              const cc::PacedPacketInfo& pacing_info) {
     if (!cc_) return;
     cc::SentPacket sp;
     sp.transport_seq = transport_seq;
     sp.send_time = now;
     sp.size = DataSize::bytes(static_cast<int64_t>(bytes + kPacketOverhead));
-    sp.kind = kind == MediaKind::Audio ? cc::PacketKind::Audio : cc::PacketKind::Video;
+    sp.kind = kind;
+    sp.pacing_info = pacing_info;
     handle_cc_update(cc_->on_sent_packet(feedback_adapter_.add_packet(sp)));
 }
 
@@ -281,10 +297,130 @@ void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uin
     Sender& s = *t.sender;
     s.nack->on_packet_sent(now, history.empty() ? ByteView(packet) : history);
     s.stats->handle_packet_sent(now, rtp_timestamp, payload_bytes);
+    s.last_rtp_timestamp = rtp_timestamp;
     ++t.stats.packets_sent;
     t.stats.bytes_sent += payload_bytes;
     t.send_counters.header_bytes += packet.size() - payload_bytes;
-    out_.push_back(OutgoingPacket{false, std::move(packet)});
+    emit_rtp(now, t, std::move(packet), t.kind == MediaKind::Audio ? cc::PacketKind::Audio : cc::PacketKind::Video);
+}
+
+void MediaEngine::emit_rtp(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, cc::PacketKind kind) {
+    if (!pacer_) {
+        stamp_send_time(now, t, packet, kind, {});
+        out_.push_back(OutgoingPacket{false, std::move(packet)});
+        return;
+    }
+    uint64_t id = paced_.size();
+    if (!free_paced_.empty()) {
+        id = free_paced_.back();
+        free_paced_.pop_back();
+    } else {
+        paced_.emplace_back();
+    }
+    const auto size = DataSize::bytes(static_cast<int64_t>(packet.size() + kPacketOverhead));
+    // A simulcast layer is not in transceivers_: its transceiver's index (same header extension ids) is what the
+    // departure needs.
+    paced_[id] = PacedSlot{std::move(packet), t.index};
+    pacer_->enqueue(now, {id, kind, size});
+    if (kind == cc::PacketKind::Audio || kind == cc::PacketKind::Video) {
+        if (!last_media_enqueued_) {
+            for (auto cluster : pending_probes_) {
+                cluster.at_time = now;
+                pacer_->create_probe_cluster(cluster);
+            }
+            pending_probes_.clear();
+        }
+        last_media_enqueued_ = now;
+    }
+}
+
+void MediaEngine::release_paced(Timestamp now) {
+    if (!pacer_) return;
+    while (auto p = pacer_->poll_send(now)) {
+        if (p->is_padding) {
+            send_padding(now, p->size, p->pacing_info);
+            continue;
+        }
+        PacedSlot& slot = paced_[p->id];
+        stamp_send_time(now, transceivers_[slot.transceiver], slot.bytes, p->kind, p->pacing_info);
+        out_.push_back(OutgoingPacket{false, std::move(slot.bytes)});
+        free_paced_.push_back(p->id);
+    }
+    for (uint64_t id : pacer_->take_dropped()) {
+        recycle(std::move(paced_[id].bytes));
+        free_paced_.push_back(id);
+    }
+}
+
+void MediaEngine::stamp_send_time(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet, cc::PacketKind kind,
+                                  const cc::PacedPacketInfo& pacing_info) {
+    const bool twcc = t.twcc_ext && cc_;
+    if (!twcc && !t.abs_send_time_ext) return;
+    const auto view = rtp::RtpPacketView::parse(packet);
+    if (!view) return;
+    if (twcc) {
+        const auto ext = view->find_extension(t.twcc_ext);
+        if (!ext || ext->size() != 2) return;
+        const auto offset = static_cast<size_t>(ext->data() - packet.data());
+        const uint16_t tseq = transport_seq_++;
+        packet[offset] = static_cast<uint8_t>(tseq >> 8);
+        packet[offset + 1] = static_cast<uint8_t>(tseq & 0xFF);
+        record_sent(now, tseq, packet.size(), kind, pacing_info);
+        return;
+    }
+    // For a receiver that estimates by itself (REMB): our send time, 6.18 fixed-point seconds, 24 bits.
+    const auto ext = view->find_extension(t.abs_send_time_ext);
+    if (!ext || ext->size() != 3) return;
+    const auto offset = static_cast<size_t>(ext->data() - packet.data());
+    const auto ast = static_cast<uint32_t>(((now - Timestamp::zero()).us() * (1 << 18) / 1000000) & 0xFFFFFF);
+    packet[offset] = static_cast<uint8_t>(ast >> 16);
+    packet[offset + 1] = static_cast<uint8_t>(ast >> 8);
+    packet[offset + 2] = static_cast<uint8_t>(ast);
+}
+
+void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info) {
+    // On the RTX stream of a video sender (as libwebrtc does): the receiver's RTX path drops a packet without
+    // payload after transport-wide feedback has seen it, and the media stream's sequence numbers stay untouched.
+    // Without RTX there is no padding: probes then measure with media only.
+    if (!last_media_enqueued_ || now - *last_media_enqueued_ > kPaddingAfterMedia) return;
+    Transceiver* pt = nullptr;
+    for_each_send_stream([&](Transceiver& t) { // simulcast: a layer's RTX stream
+        if (t.sending && t.kind == MediaKind::Video && t.sender->nack->rtx() && t.twcc_ext) pt = &t;
+    });
+    if (!pt) return;
+    Transceiver& t = *pt;
+    Sender& s = *t.sender;
+    // RTP padding holds at most 255 bytes; the rest of the size is the header.
+    constexpr int64_t kMaxPadding = 255;
+    int64_t remaining = size.bytes();
+    while (remaining > 0) {
+        rtp::RtpHeader h = next_header(now, t, s.nack->rtx()->payload_type, s.last_rtp_timestamp, false);
+        --s.sequence;  // next_header took a media sequence number; padding uses the RTX stream's
+        if (!t.rid.empty()) { // a layer's RTX stream is named by repaired-rid, never rid (an SFU would take it for the layer)
+            h.extensions.remove(t.rid_ext);
+            if (t.rrid_ext)
+                h.extensions.set(t.rrid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.rid.data()), t.rid.size()));
+        }
+        h.ssrc = s.nack->rtx()->ssrc;
+        h.sequence_number = s.nack->take_rtx_sequence_number();
+        const auto padding = static_cast<uint8_t>(std::clamp<int64_t>(remaining - static_cast<int64_t>(h.size()),
+                                                                      1, kMaxPadding));
+        std::vector<uint8_t> bytes;
+        if (!spare_buffers_.empty()) {
+            bytes = std::move(spare_buffers_.back());
+            spare_buffers_.pop_back();
+            bytes.clear();
+        }
+        bytes.reserve(h.size() + padding + dtls::kSrtpMaxTrailer);
+        ByteWriter w(bytes);
+        rtp::write_rtp_packet(w, h, {}, padding);
+        remaining -= static_cast<int64_t>(bytes.size() + kPacketOverhead);
+        ++t.stats.padding_packets_sent;
+        t.stats.padding_bytes_sent += padding;
+        t.send_counters.header_bytes += bytes.size();
+        stamp_send_time(now, t, bytes, cc::PacketKind::Padding, pacing_info);
+        out_.push_back(OutgoingPacket{false, std::move(bytes)});
+    }
 }
 
 Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp) {
@@ -319,8 +455,7 @@ Result<void> MediaEngine::send_frame_on(Timestamp now, Transceiver& t, ByteView 
     s.packets_per_frame = 0.9 * s.packets_per_frame + 0.1 * static_cast<double>(*count);
     for (size_t i = 0; i < *count; ++i) {
         const rtp::RtpPayload& p = payloads_[i];
-        std::optional<uint16_t> tseq;
-        const rtp::RtpHeader h = next_header(now, t, s.codec.pt, rtp_timestamp, p.marker, tseq);
+        const rtp::RtpHeader h = next_header(now, t, s.codec.pt, rtp_timestamp, p.marker);
         auto bytes = build_packet(h, p.data);
         if (protect) {
             // FEC protects the packet as it is before RED wrapping; a retransmission resends it that way too.
@@ -331,22 +466,20 @@ Result<void> MediaEngine::send_frame_on(Timestamp now, Transceiver& t, ByteView 
             rtp::RtpHeader rh = h;
             rh.payload_type = *s.red_pt;
             auto red = build_packet(rh, red_payload_);
-            if (tseq) record_sent(now, *tseq, red.size(), t.kind);
             send_rtp_packet(now, t, std::move(red), p.data.size(), rtp_timestamp, bytes);
             recycle(std::move(bytes));
             continue;
         }
-        if (tseq) record_sent(now, *tseq, bytes.size(), t.kind);
         send_rtp_packet(now, t, std::move(bytes), p.data.size(), rtp_timestamp);
     }
     if (protect) send_fec(now, t, rtp_timestamp);
     ++t.stats.frames_sent;
+    release_paced(now);
     return {};
 }
 
 rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp,
-                                        bool marker,
-                                        std::optional<uint16_t>& transport_seq) {
+                                        bool marker) {
     Sender& s = *t.sender;
     rtp::RtpHeader h;
     h.marker = marker;
@@ -357,33 +490,12 @@ rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t p
     if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
     if (t.rid_ext && !t.rid.empty()) // a simulcast layer: rtp-stream-id on every packet, as Chromium sends it
         h.extensions.set(t.rid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.rid.data()), t.rid.size()));
-    if (t.abs_send_time_ext && !t.twcc_ext) {
-        // For a receiver that estimates by itself (REMB): our send time, 6.18 fixed-point seconds, 24 bits.
-        const auto ast = static_cast<uint32_t>(((now - Timestamp::zero()).us() * (1 << 18) / 1000000) & 0xFFFFFF);
-        const uint8_t b[3] = {static_cast<uint8_t>(ast >> 16), static_cast<uint8_t>(ast >> 8), static_cast<uint8_t>(ast)};
-        h.extensions.set(t.abs_send_time_ext, ByteView(b, 3));
-    }
-    if (t.twcc_ext && cc_) {
-        transport_seq = transport_seq_++;
-        const uint8_t seq_bytes[2] = {static_cast<uint8_t>(*transport_seq >> 8), static_cast<uint8_t>(*transport_seq & 0xFF)};
-        h.extensions.set(t.twcc_ext, ByteView(seq_bytes, 2));
-    }
+    // Placeholders, written by stamp_send_time() when the packet leaves.
+    static constexpr uint8_t kZeros[3] = {0, 0, 0};
+    if (t.abs_send_time_ext && !t.twcc_ext) h.extensions.set(t.abs_send_time_ext, ByteView(kZeros, 3));
+    if (t.twcc_ext && cc_) h.extensions.set(t.twcc_ext, ByteView(kZeros, 2));
+    (void)now;
     return h;
-}
-
-void MediaEngine::restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet) {
-    // A retransmission is a packet of its own on the path: with the original's transport-wide number the peer's
-    // feedback would report that number twice, the second arrival a round trip late (libwebrtc numbers anew too).
-    if (!t.twcc_ext || !cc_) return;
-    const auto view = rtp::RtpPacketView::parse(packet);
-    if (!view) return;
-    const auto ext = view->find_extension(t.twcc_ext);
-    if (!ext || ext->size() != 2) return;
-    const auto offset = static_cast<size_t>(ext->data() - packet.data());
-    const uint16_t tseq = transport_seq_++;
-    packet[offset] = static_cast<uint8_t>(tseq >> 8);
-    packet[offset + 1] = static_cast<uint8_t>(tseq & 0xFF);
-    record_sent(now, tseq, packet.size(), t.kind);
 }
 
 void MediaEngine::update_protection(Transceiver& t) {
@@ -411,16 +523,14 @@ void MediaEngine::update_protection(Transceiver& t) {
 void MediaEngine::send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp) {
     Sender& s = *t.sender;
     while (auto fec = s.fec->poll_fec_payload()) {
-        std::optional<uint16_t> tseq;
-        const rtp::RtpHeader h = next_header(now, t, *s.red_pt, rtp_timestamp, false, tseq);
+        const rtp::RtpHeader h = next_header(now, t, *s.red_pt, rtp_timestamp, false);
         red_payload_.clear();
         red_payload_.push_back(static_cast<uint8_t>(*s.ulpfec_pt & 0x7F));
         red_payload_.insert(red_payload_.end(), fec->begin(), fec->end());
         auto bytes = build_packet(h, red_payload_);
-        if (tseq) record_sent(now, *tseq, bytes.size(), t.kind);
         // Not kept for retransmission: a lost FEC packet is not worth a round trip.
         ++s.fec_packets;
-        out_.push_back(OutgoingPacket{false, std::move(bytes)});
+        emit_rtp(now, t, std::move(bytes), cc::PacketKind::Fec);
     }
 }
 
@@ -435,6 +545,7 @@ Result<void> MediaEngine::send_rtp(Timestamp now, size_t transceiver, ByteView p
     h.sequence_number = t.sender->sequence++;
     auto bytes = build_packet(h, view->payload());
     send_rtp_packet(now, t, std::move(bytes), view->payload().size(), h.timestamp);
+    release_paced(now);
     return {};
 }
 
@@ -613,7 +724,12 @@ void MediaEngine::handle_rtp(Timestamp now, ByteView packet) {
         ++dropped_;
         return;
     }
-    if (view->payload().empty()) return; // RTX padding used for probing
+    if (view->payload().empty()) {
+        // Padding the sender's pacer sent to probe the path: it has done its job once transport-wide feedback
+        // saw it; counted as header and padding bytes like the sender counts it.
+        media->counters.header_bytes += packet.size();
+        return;
+    }
     auto original = rtp::unwrap_rtx(*view, *apt, media->ssrc);
     if (!original) {
         ++dropped_;
@@ -815,8 +931,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                     ++t.stats.retransmitted_packets_sent;
                     count_retransmission(t, *re);
                     if (!t.rid.empty()) mark_repaired_rid(t, *re);
-                    restamp_transport_seq(now, t, *re);
-                    out_.push_back(OutgoingPacket{false, std::move(*re)});
+                    emit_rtp(now, t, std::move(*re), cc::PacketKind::Retransmission);
                 }
             });
         } else if (auto* twcc = std::get_if<rtcp::TransportFeedback>(&p)) {
@@ -857,6 +972,7 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                 });
         }
     }
+    release_paced(now);  // retransmissions, and pacing rates or probes from the feedback
 }
 
 void MediaEngine::schedule_report(Timestamp now) {
@@ -912,6 +1028,7 @@ void MediaEngine::handle_timeout(Timestamp now) {
         remote_estimator_->handle_timeout(now);
         while (auto rate = remote_estimator_->poll_remb()) send_remb(*rate);
     }
+    release_paced(now);
 }
 
 void MediaEngine::send_remb(DataRate rate) {
@@ -922,7 +1039,6 @@ void MediaEngine::send_remb(DataRate rate) {
         if (!r->rtx && remb.ssrcs.size() < 16) remb.ssrcs.push_back(ssrc);
     const std::vector<rtcp::RtcpPacket> packets{std::move(remb)};
     out_.push_back(OutgoingPacket{true, rtcp::build_rtcp_compound(packets)});
-    ++rembs_sent_;
 }
 
 std::optional<OutgoingPacket> MediaEngine::poll_packet() {
@@ -935,6 +1051,7 @@ std::optional<OutgoingPacket> MediaEngine::poll_packet() {
 Timestamp MediaEngine::poll_timeout() const {
     Timestamp t = std::min({next_report_, next_twcc_feedback_, next_cc_process_});
     if (remote_estimator_) t = std::min(t, remote_estimator_->poll_timeout());
+    if (pacer_) t = std::min(t, pacer_->poll_timeout());
     for (const auto& [ssrc, r] : receivers_) {
         if (r->frames) t = std::min(t, r->frames->poll_timeout());
         if (r->nack) t = std::min(t, r->nack->poll_timeout());
@@ -959,6 +1076,8 @@ std::vector<RtpStats> MediaEngine::stats() const {
             s.retransmitted_packets_sent += l.stats.retransmitted_packets_sent;
             s.nacks_received += l.stats.nacks_received;
             s.keyframe_requests_received += l.stats.keyframe_requests_received;
+            s.padding_packets_sent += l.stats.padding_packets_sent;
+            s.padding_bytes_sent += l.stats.padding_bytes_sent;
             if (l.sender) s.fec_packets_sent += l.sender->fec_packets;
             if (!s.rtt) s.rtt = l.rtt;
         }

@@ -1,7 +1,9 @@
 // The media half of a Session: RTP and RTCP for every transceiver, between the application's frames and the
 // plaintext packets the Session protects with SRTP and sends on the selected ICE pair.
 //
-//   send:    send_frame -> packetizer (negotiated codec) -> RTP (mid extension, history for NACK) -> poll_packet
+//   send:    send_frame -> packetizer (negotiated codec) -> RTP (mid extension, history for NACK) -> pacer (when
+//            congestion control runs: paced at GCC's pacing rate, probe clusters, padding; transport-wide
+//            sequence number and abs-send-time stamped as the packet leaves) -> poll_packet
 //   receive: handle_rtp -> demux (SSRC, then mid/rid extension, then signalled SSRC, then payload type) ->
 //            RTX unwrapped -> frame buffer (video: reorder, decodability, NACK) or depacketizer (audio) -> MediaFrame
 //   RTCP:    SR/RR + SDES every ~second (RFC 3550 6.2, randomized), NACK and PLI when the receive side needs them;
@@ -11,6 +13,7 @@
 
 #include "cc/bitrate_allocator.hpp"
 #include "cc/goog_cc_network_controller.hpp"
+#include "cc/pacer.hpp"
 #include "cc/remote_estimator.hpp"
 #include "cc/transport_feedback_adapter.hpp"
 #include "rtcp/receive_statistics.hpp"
@@ -119,6 +122,7 @@ private:
         double packets_per_frame = 4;                ///< smoothed, for the FEC group size
         uint64_t fec_packets = 0;
         std::optional<rtcp::ReportBlock> last_block;  ///< the peer's previous report on this stream (loss deltas)
+        uint32_t last_rtp_timestamp = 0;              ///< for padding packets
     };
     struct Receiver;
     struct Transceiver {
@@ -184,12 +188,23 @@ private:
     /// packet went out wrapped in RED).
     void send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
                          uint32_t rtp_timestamp, ByteView history = {});
-    /// The next RTP header of t's sender: its SSRC and sequence number, the mid extension, and a transport-wide
-    /// sequence number (returned in `transport_seq`) when congestion control runs, or abs-send-time without it.
+    /// The next RTP header of t's sender: its SSRC and sequence number, the mid extension, and room for the
+    /// transport-wide sequence number (congestion control) or abs-send-time (REMB peers), stamped at send time.
     rtp::RtpHeader next_header(Timestamp now, Transceiver& t, uint8_t payload_type, uint32_t rtp_timestamp,
-                               bool marker, std::optional<uint16_t>& transport_seq);
+                               bool marker);
     void update_protection(Transceiver& t);
-    void restamp_transport_seq(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet);
+    /// Every RTP packet we originate goes out through here: into the pacer when congestion control runs, else
+    /// straight to the output.
+    void emit_rtp(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, cc::PacketKind kind);
+    /// Moves what the pacer releases at `now` to the output (and answers its padding requests).
+    void release_paced(Timestamp now);
+    /// As the packet leaves: a fresh transport-wide sequence number (recorded for GCC, with its probe cluster) or
+    /// abs-send-time. Retransmissions get new numbers too: the peer's feedback would otherwise report one number
+    /// twice, the second arrival a round trip late.
+    void stamp_send_time(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet, cc::PacketKind kind,
+                         const cc::PacedPacketInfo& pacing_info);
+    /// Padding-only packets on an RTX stream, about `size` in total: probe clusters need bytes when no media waits.
+    void send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
     /// An RTP packet in a recycled buffer, with room for the SRTP trailer.
     std::vector<uint8_t> build_packet(const rtp::RtpHeader& h, ByteView payload);
@@ -248,7 +263,8 @@ private:
     // Congestion control (send side): transport-wide sequence numbers on everything we send, the peer's feedback
     // into GCC, target-rate events out.
     void handle_cc_update(cc::NetworkControlUpdate update);
-    void record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, MediaKind kind);
+    void record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, cc::PacketKind kind,
+                     const cc::PacedPacketInfo& pacing_info);
     std::unique_ptr<cc::GoogCcNetworkController> cc_;
     cc::TransportFeedbackAdapter feedback_adapter_;
     uint16_t transport_seq_ = 1;
@@ -259,6 +275,19 @@ private:
     std::optional<DataRate> allocated_for_; ///< the target the current allocation was made for
     bool allocation_dirty_ = true;          ///< senders or bounds changed since
     std::vector<std::pair<Transceiver*, DataRate>> pending_allocation_; ///< valid until the next configure()
+    // Pacing: packets wait in slots (indexed by the pacer's id; buffers reused, so queueing does not allocate).
+    struct PacedSlot {
+        std::vector<uint8_t> bytes;
+        size_t transceiver = 0;
+    };
+    std::unique_ptr<cc::Pacer> pacer_;
+    /// Probes wait for the first media packet (a probe of nothing but padding before the call has media would
+    /// measure a path nobody uses yet); padding stops when the application has not sent for a while.
+    std::optional<Timestamp> last_media_enqueued_;
+    std::vector<cc::ProbeClusterConfig> pending_probes_;
+    static constexpr TimeDelta kPaddingAfterMedia = TimeDelta::seconds(1);
+    std::vector<PacedSlot> paced_;
+    std::vector<uint64_t> free_paced_;
     // Path loss from transport-wide feedback (before NACK/FEC repair): what the FEC level is chosen from.
     uint64_t twcc_reported_ = 0, twcc_lost_ = 0;
     std::optional<double> path_loss_;
@@ -272,7 +301,6 @@ private:
     // Receive side for peers that want REMB instead of transport-wide feedback.
     void send_remb(DataRate rate);
     std::unique_ptr<cc::RemoteEstimator> remote_estimator_;
-    uint64_t rembs_sent_ = 0;
     static constexpr size_t kMaxReceivers = 64; // incoming SSRCs tracked (bounded against SSRC floods)
 };
 

@@ -129,7 +129,10 @@ Result<void> MediaEngine::request_keyframe(size_t transceiver, std::string_view 
 void MediaEngine::set_send_encoding(size_t transceiver, const SendEncodingParameters& params) {
     if (transceivers_.size() <= transceiver) {
         transceivers_.resize(transceiver + 1);
-        for (size_t i = 0; i < transceivers_.size(); ++i) transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+        for (size_t i = 0; i < transceivers_.size(); ++i) {
+            transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+            transceivers_[i].index = i;
+        }
     }
     auto& ps = transceivers_[transceiver].encoding_params;
     auto it = std::find_if(ps.begin(), ps.end(), [&](const SendEncodingParameters& p) { return p.rid == params.rid; });

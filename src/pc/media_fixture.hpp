@@ -21,16 +21,16 @@ inline sdp::LocalTransport fixture_transport(const std::string& ufrag, uint8_t f
 }
 
 /// A VP8 sender engine (transceiver 0) and its receiver, negotiated by two Negotiators as two Sessions would
-/// (video only, sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb;
-/// `transport_cc` false leaves that extension out, as peers that only do REMB do). `ok` is false if the
-/// negotiation failed.
+/// (sendonly offer, default codecs and extensions: NACK, RTX, RED/ULPFEC, transport-cc, goog-remb;
+/// `transport_cc` false leaves that extension out, as peers that only do REMB do; `with_audio` adds an Opus
+/// transceiver 1). `ok` is false if the negotiation failed.
 struct Vp8EnginePair {
     Random random{11};
     std::deque<SessionEvent> tx_events, rx_events;
     std::unique_ptr<MediaEngine> tx, rx;
     bool ok = false;
 
-    explicit Vp8EnginePair(bool raw_rx_events = false, bool transport_cc = true) {
+    explicit Vp8EnginePair(bool raw_rx_events = false, bool transport_cc = true, bool with_audio = false) {
         sdp::Negotiator offerer(random, fixture_transport("offr", 0xAA));
         sdp::Negotiator answerer(random, fixture_transport("answ", 0xBB));
         sdp::TransceiverInit video;
@@ -41,6 +41,12 @@ struct Vp8EnginePair {
                 if (uri.find("transport-wide-cc") == std::string::npos) video.header_extensions.push_back(uri);
         }
         offerer.add_transceiver(video);
+        if (with_audio) {
+            sdp::TransceiverInit audio;
+            audio.kind = sdp::MediaKind::Audio;
+            audio.direction = sdp::Direction::SendOnly;
+            offerer.add_transceiver(audio);
+        }
         auto offer = offerer.create_offer();
         if (!offer) return;
         auto answer = answerer.answer(*offer);

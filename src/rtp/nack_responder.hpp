@@ -58,6 +58,9 @@ public:
     void handle_nack(Timestamp now, const rtcp::Nack& nack);
     /// The next retransmission to send.
     std::optional<std::vector<uint8_t>> poll_transmit();
+    const std::optional<RtxConfig>& rtx() const { return config_.rtx; }
+    /// The RTX stream's next sequence number, for a packet the caller sends on it (padding).
+    uint16_t take_rtx_sequence_number() { return rtx_seq_++; }
 
     const NackResponderStats& stats() const { return stats_; }
     const PacketHistory& history() const { return history_; }
