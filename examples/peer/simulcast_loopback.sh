@@ -2,12 +2,13 @@
 # Two rtcpp-peer processes on 127.0.0.1: one sends the test pattern as three VP8 simulcast layers (--simulcast: rids
 # q, h, f at 160x90, 320x180, 640x360, each encoder at the rate rtcpp's allocator gives it), the other receives, splits
 # them by rid and decodes each. Checks per layer: sent, decoded >= 90 % of what was sent, no decode error, the size
-# expected; the top layer switched on once the congestion target passed its threshold (~1.4 Mbps, some 20 s in).
+# expected; the top layer switched on once the congestion target passed its threshold (~1.4 Mbps; probing gets
+# there within about 2 s).
 #   simulcast_loopback.sh PATH/TO/rtcpp-peer [PORT] [SECONDS]
 set -eu
 PEER=$1
 PORT=${2:-18963}
-SECONDS_=${3:-35}
+SECONDS_=${3:-12}
 DIR=$(mktemp -d)
 trap 'kill $LPID 2>/dev/null || true; rm -rf "$DIR"' EXIT
 "$PEER" --listen 127.0.0.1:$PORT --media recv --duration $((SECONDS_ + 2)) --timeout $((SECONDS_ + 20)) \

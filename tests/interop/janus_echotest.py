@@ -30,7 +30,7 @@ One second after webrtcup the test asks the echotest for {"substream": 2}: Janus
 a=simulcast, highest first (janus.js's h;m;l), which is how rtcpp lists them (f;h;q), so 2 is our top layer; the
 decoded sizes must then include 640x360 (and the smaller sizes Janus relayed before and after). The decoded sizes show which
 layers Janus forwarded; the per-layer outbound-rtp (rtcpp-peer --stats) gives packets
-and Janus's PLIs per layer. DURATION defaults to 40 s there.
+and Janus's PLIs per layer. DURATION defaults to 20 s there.
 Environment: DURATION=seconds (8); PEER_VERBOSE=1 for rtcpp-peer's trace; KEEP=1 keeps the directory with the Janus
 config, janus.log, janus.stderr and the offer/answer; JANUS_DEBUG=0..7 (4); NICE_DEBUG=all makes Janus's libnice log
 every STUN packet into janus.stderr; PEER_WRAP / JANUS_WRAP prefix a command (e.g. "strace -f -o FILE").
@@ -53,7 +53,7 @@ import urllib.request
 
 PEER = sys.argv[1] if len(sys.argv) > 1 else ""
 SIMULCAST = os.environ.get("SIMULCAST") == "1"
-DURATION = int(os.environ.get("DURATION", "40" if SIMULCAST else "8"))
+DURATION = int(os.environ.get("DURATION", "20" if SIMULCAST else "8"))
 JANUS = "/usr/bin/janus"
 JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
 PLUGIN = JANUS_LIB + "/plugins/libjanus_echotest.so"
