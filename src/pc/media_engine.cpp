@@ -204,6 +204,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
     allocation_dirty_ = true;
     pending_allocation_.clear(); // its pointers may be stale after the resize above
     reallocate();
+    report_max_allocation(now);
 }
 
 void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {

@@ -239,6 +239,10 @@ private:
     bool commit_allocation();
     /// After configure() or set_send_encoding(): a new allocation of the current target, announced if it changed.
     void reallocate();
+    /// With simulcast: what all our streams could use at most (the layers' maxima), for GCC's probe controller,
+    /// which then probes no further than twice that and probes again when it grows (libwebrtc's
+    /// max_total_allocated_bitrate). Without simulcast a single video stream has no maximum: nothing is reported.
+    void report_max_allocation(Timestamp now);
     /// A retransmission of a simulcast layer's packet on its RTX SSRC carries repaired-rid instead of rid.
     void mark_repaired_rid(const Transceiver& layer, std::vector<uint8_t>& packet);
     Result<void> send_frame_on(Timestamp now, Transceiver& t, ByteView frame, uint32_t rtp_timestamp);
@@ -275,6 +279,7 @@ private:
     std::optional<DataRate> allocated_for_; ///< the target the current allocation was made for
     bool allocation_dirty_ = true;          ///< senders or bounds changed since
     std::vector<std::pair<Transceiver*, DataRate>> pending_allocation_; ///< valid until the next configure()
+    DataRate max_allocation_reported_ = DataRate::zero();
     // Pacing: packets wait in slots (indexed by the pacer's id; buffers reused, so queueing does not allocate).
     struct PacedSlot {
         std::vector<uint8_t> bytes;

@@ -142,6 +142,31 @@ void MediaEngine::set_send_encoding(size_t transceiver, const SendEncodingParame
     reallocate();
 }
 
+void MediaEngine::report_max_allocation(Timestamp now) {
+    if (!cc_) return;
+    DataRate total = DataRate::zero();
+    bool simulcast = false;
+    for (const auto& t : transceivers_) {
+        if (!t.sending) continue;
+        if (!t.layers.empty()) {
+            simulcast = true;
+            for (size_t i = 0; i < t.layers.size(); ++i) {
+                cc::AllocationLayer b = cc::default_simulcast_layer(i, t.layers.size());
+                apply_params(b, t.encoding_params, t.layers[i].rid);
+                if (b.active) total += b.max;
+            }
+        } else if (t.sender) {
+            cc::AllocationLayer b = t.kind == MediaKind::Audio ? cc::default_audio_layer() : cc::default_video_layer();
+            apply_params(b, t.encoding_params, "");
+            if (!b.max.is_finite()) return; // a stream without a cap: no total to report
+            if (b.active) total += b.max;
+        }
+    }
+    if (!simulcast || total == max_allocation_reported_) return;
+    max_allocation_reported_ = total;
+    handle_cc_update(cc_->on_max_total_allocated_bitrate(now, total));
+}
+
 void MediaEngine::reallocate() {
     if (!last_target_event_ || !last_target_) return;
     allocate(*last_target_);
