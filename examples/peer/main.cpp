@@ -13,6 +13,10 @@
 //   --timeout SECONDS: give up after this long (default 120).
 //   --media testsrc: also send a 440 Hz tone (Opus) and a test pattern (640x360, 30 fps, VP8 or --video-codec VP9 or
 //       H264) on sendrecv transceivers (answering: on what the offer has), and decode what arrives.
+//   --simulcast: with --media testsrc when offering, send the video as three VP8 simulcast layers (rids q, h, f: three
+//       encoders at 1/4, 1/2 and full size), each at the bitrate the congestion target's allocation gives it (a layer
+//       at zero pauses until it is allocated again, then starts with a keyframe). The summary adds one line per layer:
+//       simulcast: rid R sent N frames, allocated K kbps now, paused P times
 //   --media recv: receive only (recvonly transceivers when offering; answering: whatever the offer sends).
 //   --record DIR: write what arrives to DIR/video-<mid>.ivf (VP8/VP9) or DIR/video-<mid>.h264 (H.264, Annex B) and
 //       DIR/audio-<mid>.wav (decoded PCM; stereo when the opus fmtp of either SDP has stereo=1 or sprop-stereo=1).
@@ -77,6 +81,7 @@ struct Options {
     double duration_s = 0;
     bool cc_trace = false;
     std::string stats_file;
+    bool simulcast = false;
 };
 
 /// Done/failed signal shared by the callbacks and main.
@@ -271,6 +276,14 @@ struct MediaShared {
     std::atomic<uint64_t> target_changes{0};
     /// Set at the end: frames arriving during teardown are no longer counted.
     std::atomic<bool> stopped{false};
+    /// Simulcast layers sent: frames, the allocation's current rate, and how often the allocation paused the layer.
+    struct Layer {
+        uint64_t frames = 0;
+        int64_t allocated_bps = 0;
+        uint64_t pauses = 0;
+    };
+    std::mutex layers_m;
+    std::map<std::string, Layer> layers;
 };
 
 constexpr int kVideoWidth = 640;
@@ -311,9 +324,19 @@ public:
                 want_keyframe_from_peer_.insert(f.transceiver);
             }
         });
-        pc_.on_keyframe_request([this](TransceiverId id) {
+        pc_.on_layer_keyframe_request([this](TransceiverId id, const std::string& rid) {
             std::lock_guard l(m_);
-            peer_wants_keyframe_.insert(id);
+            if (rid.empty()) {
+                peer_wants_keyframe_.insert(id);
+                return;
+            }
+            // Only the layer asked for: an SFU switching layers (Janus) asks the one it switches to.
+            layer_wants_keyframe_.insert({id, rid});
+        });
+        pc_.on_bitrate_allocation([this](const event::TargetBitrate& t) {
+            std::lock_guard l(m_);
+            for (const auto& a : t.allocation)
+                if (!a.rid.empty()) layer_bps_[{a.transceiver, a.rid}] = a.bitrate.bps();
         });
         pc_.on_target_bitrate([this](DataRate rate) {
             target_bps_.store(rate.bps());
@@ -359,6 +382,9 @@ private:
         std::chrono::steady_clock::time_point next;
         std::chrono::microseconds period{};
         int64_t video_bps = 0;
+        std::string rid; ///< a simulcast layer
+        bool paused = true;
+        bool lowest = false; ///< the first layer: sent before any allocation arrives
     };
 
     void run() {
@@ -386,6 +412,24 @@ private:
                 if (t.kind == MediaKind::Audio && (t.send_codec == "opus" || t.send_codec == "OPUS")) {
                     s.audio = peer::AudioSource::create();
                     s.period = std::chrono::microseconds(20000);
+                } else if (auto c = codec::video_codec_from_name(t.send_codec);
+                           t.kind == MediaKind::Video && c && !t.send_rids.empty()) {
+                    // Simulcast: an encoder per layer, lowest first, each half the size of the next.
+                    for (size_t i = 0; i < t.send_rids.size(); ++i) {
+                        const int scale = 1 << (t.send_rids.size() - 1 - i);
+                        Sender layer;
+                        layer.id = t.id;
+                        layer.next = now;
+                        layer.rid = t.send_rids[i];
+                        layer.lowest = i == 0;
+                        layer.video = peer::VideoSource::create(*c, kVideoWidth / scale, kVideoHeight / scale, kVideoFps);
+                        layer.period = std::chrono::microseconds(1000000 / kVideoFps);
+                        std::fprintf(stderr, "[%8.1f ms] sending %s layer %s (%dx%d) on mid %s\n", elapsed_ms(),
+                                     t.send_codec.c_str(), layer.rid.c_str(), kVideoWidth / scale, kVideoHeight / scale,
+                                     t.mid.value_or("?").c_str());
+                        senders.push_back(std::move(layer));
+                    }
+                    continue;
                 } else if (auto c = codec::video_codec_from_name(t.send_codec); t.kind == MediaKind::Video && c) {
                     s.video = peer::VideoSource::create(*c, kVideoWidth, kVideoHeight, kVideoFps);
                     s.period = std::chrono::microseconds(1000000 / kVideoFps);
@@ -432,7 +476,56 @@ private:
         for (auto& t : threads) t.join();
     }
 
+    /// A simulcast layer: encodes at the rate the allocation gives it, nothing while that is zero.
+    void send_layer_loop(Sender& s) {
+        for (;;) {
+            bool keyframe = false;
+            int64_t bps = -1;
+            {
+                std::unique_lock l(m_);
+                cv_.wait_until(l, s.next, [&] { return stop_; });
+                if (stop_) return;
+                keyframe = layer_wants_keyframe_.erase({s.id, s.rid}) > 0;
+                if (auto it = layer_bps_.find({s.id, s.rid}); it != layer_bps_.end()) bps = it->second;
+            }
+            if (bps < 0) bps = s.lowest ? 100000 : 0; // no allocation yet: the lowest layer only
+            {
+                std::lock_guard l(shared_.layers_m);
+                auto& layer = shared_.layers[s.rid];
+                layer.allocated_bps = bps;
+                if (bps == 0 && !s.paused) ++layer.pauses;
+            }
+            if (bps == 0) {
+                s.paused = true;
+            } else {
+                // Back from a pause (or the first frame): the receiver needs a keyframe to start decoding this layer.
+                keyframe = keyframe || s.paused;
+                s.paused = false;
+                // The allocation counts packets as they leave; the encoder counts payload: leave the overhead out.
+                const int64_t frame_bytes = bps / 8 / kVideoFps;
+                const int64_t packets_per_second = kVideoFps * ((frame_bytes + kMaxPayloadBytes - 1) / kMaxPayloadBytes);
+                const int64_t want = std::clamp<int64_t>(bps - packets_per_second * kPacketOverheadBytes * 8, 30000, 2500000);
+                if (want != s.video_bps) {
+                    s.video->set_bitrate(DataRate::bps(want));
+                    s.video_bps = want;
+                }
+                const auto frame = s.video->next(keyframe);
+                if (!frame.empty() && pc_.send_frame(s.id, s.rid, frame, s.timestamp)) {
+                    ++shared_.sent_video;
+                    std::lock_guard l(shared_.layers_m);
+                    ++shared_.layers[s.rid].frames;
+                }
+            }
+            const auto t = std::chrono::steady_clock::now();
+            do {
+                s.next += s.period;
+                s.timestamp += 90000 / kVideoFps;
+            } while (s.next + s.period < t);
+        }
+    }
+
     void send_loop(Sender& s) {
+        if (!s.rid.empty()) return send_layer_loop(s);
         for (;;) {
             bool keyframe = false;
             {
@@ -483,6 +576,8 @@ private:
     bool connected_ = false;
     std::map<TransceiverId, std::string> mids_;
     std::set<TransceiverId> peer_wants_keyframe_;
+    std::set<std::pair<TransceiverId, std::string>> layer_wants_keyframe_;
+    std::map<std::pair<TransceiverId, std::string>, int64_t> layer_bps_; ///< the allocation, per simulcast layer
     std::set<TransceiverId> want_keyframe_from_peer_;
     std::atomic<int64_t> target_bps_{0}; // the congestion controller's target for all our media (0: none yet)
     std::thread thread_;
@@ -620,6 +715,7 @@ Result<void> add_media(PeerConnection& pc, const Options& o) {
     } else {
         audio.codecs = {"opus"};
         video.codecs = video_codecs(o.video_codec);
+        if (o.simulcast) video.send_rids = {"q", "h", "f"};
     }
     if (auto r = pc.add_transceiver(MediaKind::Audio, audio); !r) return r.error();
     if (auto r = pc.add_transceiver(MediaKind::Video, video); !r) return r.error();
@@ -865,7 +961,16 @@ int run(const Options& o) {
         }
         for (const auto& line : media->receiver.rid_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         for (const auto& line : media->receiver.audio_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        {
+            std::lock_guard l(media->layers_m);
+            for (const auto& [rid, layer] : media->layers)
+                std::fprintf(stderr, "simulcast: rid %s sent %llu frames, allocated %lld kbps now, paused %llu times\n",
+                             rid.c_str(), static_cast<unsigned long long>(layer.frames),
+                             static_cast<long long>(layer.allocated_bps / 1000),
+                             static_cast<unsigned long long>(layer.pauses));
+        }
         for (const auto& line : media->receiver.pattern_lines()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : media->receiver.size_lines()) std::fprintf(stderr, "%s\n", line.c_str());
         if (media->target_changes.load() > 0)
             std::fprintf(stderr, "cc: target bitrate %lld kbps after %llu changes (transport-cc feedback from the peer)\n",
                          static_cast<long long>(media->target_bps.load() / 1000),
@@ -904,7 +1009,7 @@ int usage() {
                  "usage: rtcpp-peer (--listen HOST:PORT | --connect URL) [--echo] [--send-file PATH] "
                  "[--receive-file PATH]\n                  [--ice-server URL]... [--relay-only] [--ice-tcp] [--bind IP] "
                  "[--timeout SECONDS] [--quiet] [--verbose]\n"
-                 "                  [--media testsrc|recv] [--video-codec VP8|VP9|H264] [--record DIR] [--duration SECONDS] [--cc-trace]\n"
+                 "                  [--media testsrc|recv] [--video-codec VP8|VP9|H264] [--record DIR] [--duration SECONDS] [--cc-trace] [--simulcast]\n"
                  "                  [--stats FILE]\n");
     return 1;
 }
@@ -941,6 +1046,7 @@ int main(int argc, char** argv) {
         } else if (a == "--record") o.record_dir = next();
         else if (a == "--duration") o.duration_s = std::atof(next().c_str());
         else if (a == "--cc-trace") o.cc_trace = true;
+        else if (a == "--simulcast") o.simulcast = true;
         else if (a == "--stats") o.stats_file = next();
         else if (a == "--bind") {
             auto ip = IpAddr::parse(next());

@@ -87,6 +87,7 @@ bool MediaReceiver::on_video(VideoStream& s, const std::string& name, const std:
         ++s.decoded;
         s.width = (*pic)->width;
         s.height = (*pic)->height;
+        ++s.sizes[{s.width, s.height}];
         // Checks the content end to end when the sender is an rtcpp-peer --media testsrc.
         if (auto n = read_frame_counter(**pic); n && (!s.last_counter || *n > *s.last_counter)) {
             ++s.pattern_frames;
@@ -298,6 +299,19 @@ std::vector<std::string> MediaReceiver::pattern_lines() const {
         if (s.pattern_frames > 0)
             out.push_back("media: video " + name + " test pattern frames " + std::to_string(s.pattern_frames) + " of " +
                           std::to_string(s.decoded) + " decoded, last counter " + std::to_string(*s.last_counter));
+    return out;
+}
+
+std::vector<std::string> MediaReceiver::size_lines() const {
+    std::lock_guard l(m_);
+    std::vector<std::string> out;
+    for (const auto& [name, s] : video_) {
+        if (s.sizes.empty()) continue;
+        std::string line = "media: video " + name + " decoded sizes";
+        for (const auto& [wh, n] : s.sizes)
+            line += " " + std::to_string(wh.first) + "x" + std::to_string(wh.second) + ":" + std::to_string(n);
+        out.push_back(std::move(line));
+    }
     return out;
 }
 

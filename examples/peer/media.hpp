@@ -59,6 +59,9 @@ public:
     /// One line per video stream whose pictures carry rtcpp's test pattern: how many had a readable, increasing
     /// frame counter (`media: video 1 test pattern frames N of M decoded, last counter K`).
     std::vector<std::string> pattern_lines() const;
+    /// One line per video stream: how many pictures were decoded at each size (an SFU switching simulcast layers
+    /// shows several): `media: video 1 decoded sizes 160x90:120 640x360:300`.
+    std::vector<std::string> size_lines() const;
 
 private:
     struct VideoStream {
@@ -74,6 +77,7 @@ private:
         uint64_t pattern_frames = 0;
         std::optional<uint32_t> last_counter;
         int width = 0, height = 0;
+        std::map<std::pair<int, int>, uint64_t> sizes;
     };
     struct AudioStream {
         int channels = 1;

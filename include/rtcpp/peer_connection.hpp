@@ -85,6 +85,10 @@ public:
     Result<TransceiverId> add_track(const MediaTrack& track, const std::string& stream_id = {});
     Result<void> replace_track(TransceiverId id, const std::optional<MediaTrack>& track);
     Result<void> send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp);
+    /// Simulcast: a frame of layer `rid`.
+    Result<void> send_frame(TransceiverId id, std::string_view rid, std::span<const uint8_t> frame,
+                            uint32_t rtp_timestamp);
+    Result<void> set_send_encoding(TransceiverId id, const SendEncodingParameters& params);
     Result<void> send_rtp(TransceiverId id, std::span<const uint8_t> packet);
     Result<void> send_rtcp(std::span<const uint8_t> packet);
     Result<void> request_keyframe(TransceiverId id);
@@ -115,8 +119,12 @@ public:
     /// A whole received frame (on the loop thread; copy what you keep).
     void on_frame(std::function<void(const event::MediaFrame&)> cb);
     void on_keyframe_request(std::function<void(TransceiverId)> cb);
+    /// The same, with the simulcast layer asked for (empty rid without simulcast).
+    void on_layer_keyframe_request(std::function<void(TransceiverId, const std::string& rid)> cb);
     /// The congestion controller's target for all our media together: set the encoders' bitrates from it.
     void on_target_bitrate(std::function<void(DataRate)> cb);
+    /// The whole TargetBitrate event: the target and its split over the encodings (per simulcast layer).
+    void on_bitrate_allocation(std::function<void(const event::TargetBitrate&)> cb);
     /// With Configuration::raw_rtp_events.
     void on_rtp(std::function<void(TransceiverId, std::span<const uint8_t>)> cb);
     void on_rtcp(std::function<void(std::span<const uint8_t>)> cb);

@@ -88,13 +88,29 @@ std::string_view to_string(RtpDirection d);
 /// A transceiver, named by a handle the session assigns (locally with add_transceiver, or for a remote m-line).
 using TransceiverId = uint32_t;
 
+/// One send encoding's bounds for the bitrate allocator that splits the congestion target (TargetBitrate::allocation):
+/// a simulcast layer (by rid) or, with an empty rid, the transceiver's single stream. Unset bounds keep rtcpp's
+/// defaults: libwebrtc's per layer (lowest of three 30-200 kbps, middle 150-700, top 600-2500), 6-64 kbps for audio,
+/// 30 kbps and up for a single video stream.
+struct SendEncodingParameters {
+    std::string rid = {};
+    std::optional<DataRate> min_bitrate = {};
+    std::optional<DataRate> max_bitrate = {};
+    bool active = true; ///< W3C `active`: an inactive encoding is allocated nothing
+};
+
 /// W3C RTCRtpTransceiverInit, plus codec preferences.
 struct TransceiverInit {
     RtpDirection direction = RtpDirection::SendRecv;
     /// Codec names in preference order ("opus"; "VP8", "VP9", "H264", "AV1"); empty: rtcpp's defaults for the kind.
     std::vector<std::string> codecs = {};
-    /// Simulcast: two or more rids to send.
+    /// Simulcast: two or more rids to send, lowest layer first (the allocator fills them in this order). Each
+    /// negotiated rid gets its own SSRC, RTX SSRC, sequence numbers and statistics; send each layer's frames with
+    /// Session::send_frame(id, rid, ...). The SDP lists them highest first (a=simulcast:send f;h;q), the order of
+    /// preference RFC 8853 gives it and SFUs (Janus) number substreams by.
     std::vector<std::string> send_rids = {};
+    /// Bitrate bounds per encoding (by rid; see SendEncodingParameters); encodings not listed keep the defaults.
+    std::vector<SendEncodingParameters> send_encodings = {};
     /// msid stream id; generated when empty.
     std::string stream_id = {};
 };
@@ -107,7 +123,7 @@ struct TransceiverInfo {
     /// After a completed negotiation.
     std::optional<RtpDirection> current_direction;
     bool created_by_remote = false;
-    /// Our sending SSRC.
+    /// Our sending SSRC (without simulcast; each layer's is in its outbound-rtp stats).
     uint32_t ssrc = 0;
     /// What send_frame() packetizes with, once negotiated: codec name, payload type and RTP clock rate.
     std::string send_codec;
@@ -115,6 +131,8 @@ struct TransceiverInfo {
     uint32_t clock_rate = 0;
     /// The remote's msid stream ids for what we receive.
     std::vector<std::string> remote_stream_ids;
+    /// Simulcast layers we send, as negotiated (lowest first); empty: one stream on `ssrc`.
+    std::vector<std::string> send_rids = {};
     /// The track attached with add_track / replace_track, if any. A transceiver made by add_transceiver has an
     /// unnamed source (send_frame works) until replace_track(id, std::nullopt) detaches it.
     std::optional<std::string> track_id;
@@ -125,6 +143,13 @@ struct TransceiverInfo {
 struct MediaTrack {
     MediaKind kind = MediaKind::Audio;
     std::string id;
+};
+
+/// One send encoding's share of the congestion controller's target (see event::TargetBitrate).
+struct EncodingBitrate {
+    TransceiverId transceiver = 0;
+    std::string rid;  ///< the simulcast layer; empty for a transceiver's single stream
+    DataRate bitrate; ///< zero: the allocator switched this layer off; stop encoding it until it comes back
 };
 
 /// Per transceiver (W3C outbound-rtp / inbound-rtp, condensed).
@@ -220,13 +245,18 @@ struct RtcpPacket {
 /// The peer asked for a keyframe (PLI or FIR) on what we send with this transceiver.
 struct KeyframeRequest {
     TransceiverId transceiver = 0;
+    std::string rid = {}; ///< the simulcast layer asked for (only that layer's encoder needs a keyframe)
 };
 /// What the congestion controller (GCC over transport-wide feedback) lets all our media send in total: feed it to
-/// the encoders. Emitted when it changes by 5 % or more.
+/// the encoders. Emitted when it changes by 5 % or more, and whenever a simulcast layer is switched on or off.
 struct TargetBitrate {
     DataRate target;
     DataRate stable_target; ///< the delay-based estimate: less jumpy, for layer decisions
     TimeDelta rtt;
+    /// The target split over every sending transceiver: audio first, then video, simulcast layers lowest first, each
+    /// layer on only once its minimum fits (SendEncodingParameters). One entry per encoding; set each encoder to its
+    /// rate and stop the layers at zero.
+    std::vector<EncodingBitrate> allocation = {};
 };
 } // namespace event
 
@@ -365,6 +395,12 @@ public:
     /// negotiated codec and sends it over SRTP. `rtp_timestamp` is in the codec's clock (48 kHz Opus, 90 kHz video).
     /// Fails before the connection is up or if the transceiver does not send.
     Result<void> send_frame(TransceiverId id, std::span<const uint8_t> frame, uint32_t rtp_timestamp);
+    /// Simulcast: one encoded frame of the layer `rid` (one of TransceiverInfo::send_rids), sent on that layer's SSRC
+    /// with the mid and rid header extensions. Each layer has its own encoder (and its own keyframes).
+    Result<void> send_frame(TransceiverId id, std::string_view rid, std::span<const uint8_t> frame,
+                            uint32_t rtp_timestamp);
+    /// Changes an encoding's bitrate bounds or `active` flag (takes effect at the next allocation, no renegotiation).
+    Result<void> set_send_encoding(TransceiverId id, const SendEncodingParameters& params);
     /// Raw access (SFU forwarding): sends an unencrypted RTP packet as given, except that its SSRC becomes the
     /// transceiver's and its sequence number continues the transceiver's sequence.
     Result<void> send_rtp(TransceiverId id, std::span<const uint8_t> packet);
@@ -372,6 +408,8 @@ public:
     Result<void> send_rtcp(std::span<const uint8_t> packet);
     /// Asks the sender of what this transceiver receives for a keyframe (PLI).
     Result<void> request_keyframe(TransceiverId id);
+    /// The same for one simulcast layer received (by its rid).
+    Result<void> request_keyframe(TransceiverId id, std::string_view rid);
     std::vector<RtpStats> rtp_stats() const;
 
     /// Closes everything: DTLS close_notify and SCTP abort are sent, state becomes Closed.

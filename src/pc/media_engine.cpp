@@ -96,10 +96,14 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
                             const std::vector<sdp::Transceiver>& transceivers, const std::string& cname) {
     cname_ = cname;
     if (transceivers_.size() < transceivers.size()) transceivers_.resize(transceivers.size());
-    for (size_t i = 0; i < transceivers_.size(); ++i) transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+    for (size_t i = 0; i < transceivers_.size(); ++i) {
+        transceivers_[i].id = static_cast<TransceiverId>(i + 1);
+        transceivers_[i].index = i;
+    }
     for (const auto& nm : negotiated.media) {
         if (!nm.transceiver || nm.datachannel || *nm.transceiver >= transceivers_.size()) continue;
         Transceiver& t = transceivers_[*nm.transceiver];
+        t.index = *nm.transceiver;
         const sdp::Transceiver& st = transceivers[*nm.transceiver];
         t.kind = st.init.kind == sdp::MediaKind::Audio ? MediaKind::Audio : MediaKind::Video;
         t.mid = nm.mid;
@@ -139,7 +143,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
                 send_codec = &c;
                 break;
             }
-        if (t.sending && send_codec && st.ssrc != 0) {
+        if (t.sending && send_codec && st.ssrc != 0 && nm.send_rids.empty()) {
             if (!t.sender || t.sender->codec.pt != send_codec->pt || t.sender->ssrc != st.ssrc) {
                 Sender s;
                 s.ssrc = st.ssrc;
@@ -177,6 +181,7 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
         }
         configure_flexfec(*nm.transceiver, nm, st);
         configure_audio_red(*nm.transceiver);
+        configure_layers(t, t.sending && send_codec ? layer_order(nm.send_rids, st) : std::vector<std::string>{});
         if (t.receiving && !was_receiving) {
             // The Session turns this into a Track event with the full TransceiverInfo.
             newly_receiving_.push_back(*nm.transceiver);
@@ -187,7 +192,8 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
     // Transport-wide feedback drives GCC; a peer that only does REMB (goog-remb, no transport-cc) still gets a
     // target: its receiver-side estimate, through the same controller.
     for (const auto& t : transceivers_)
-        congestion_controlled |= t.sending && (t.twcc_ext != 0 || t.ccfb || (t.sender && t.sender->codec.remb));
+        congestion_controlled |= t.sending && (t.twcc_ext != 0 || t.ccfb || (t.sender && t.sender->codec.remb) ||
+                                               (!t.layers.empty() && t.layers.front().sender->codec.remb));
     if (congestion_controlled && !cc_) {
         cc::GoogCcNetworkController::Config cc_config;
         cc_config.constraints.at_time = now;
@@ -198,6 +204,11 @@ void MediaEngine::configure(Timestamp now, const sdp::Negotiated& negotiated,
         pacer_->set_pacing_rates(cc::GoogCcNetworkController::kDefaultStartRate * cc_config.pacing_factor,
                                  DataRate::zero());
     }
+    // New or changed senders get their share of the target we already have.
+    allocation_dirty_ = true;
+    pending_allocation_.clear(); // its pointers may be stale after the resize above
+    reallocate();
+    report_max_allocation(now);
 }
 
 void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
@@ -210,13 +221,16 @@ void MediaEngine::handle_cc_update(cc::NetworkControlUpdate update) {
     }
     if (!update.target_rate) return;
     const DataRate rate = update.target_rate->target_rate;
-    for (auto& t : transceivers_)
-        if (t.sender) t.sender->nack->set_target_rate(rate);
+    for_each_send_stream([&](Transceiver& t) { t.sender->nack->set_target_rate(rate); });
+    // Layers switch on and off at thresholds a drifting target can cross in steps under 5 %.
+    const bool layers_changed = allocate(rate);
     const bool changed = !last_target_ || rate.bps() * 20 >= last_target_->bps() * 21 || rate.bps() * 20 <= last_target_->bps() * 19;
-    if (!changed) return;
+    if (!changed && !layers_changed) return;
+    commit_allocation(); // the rates change with the event that announces them
     last_target_ = rate;
-    events_.push_back(event::TargetBitrate{rate, update.target_rate->stable_target_rate,
-                                           update.target_rate->round_trip_time});
+    last_target_event_ = event::TargetBitrate{rate, update.target_rate->stable_target_rate,
+                                              update.target_rate->round_trip_time, allocation()};
+    events_.push_back(*last_target_event_);
 }
 
 void MediaEngine::record_sent(Timestamp now, uint16_t transport_seq, size_t bytes, cc::PacketKind kind,
@@ -357,8 +371,11 @@ std::vector<size_t> MediaEngine::take_newly_receiving() {
 }
 
 std::optional<MediaEngine::SendInfo> MediaEngine::send_info(size_t transceiver) const {
-    if (transceiver >= transceivers_.size() || !transceivers_[transceiver].sender) return std::nullopt;
-    const auto& c = transceivers_[transceiver].sender->codec;
+    if (transceiver >= transceivers_.size()) return std::nullopt;
+    const Transceiver& st = transceivers_[transceiver];
+    const Transceiver& t = !st.sender && !st.layers.empty() ? st.layers.front() : st; // simulcast: the layers' codec
+    if (!t.sender) return std::nullopt;
+    const auto& c = t.sender->codec;
     return SendInfo{c.name, c.pt, c.clock_rate};
 }
 
@@ -406,7 +423,9 @@ void MediaEngine::emit_rtp(Timestamp now, Transceiver& t, std::vector<uint8_t> p
         paced_.emplace_back();
     }
     const auto size = DataSize::bytes(static_cast<int64_t>(packet.size() + kPacketOverhead));
-    paced_[id] = PacedSlot{std::move(packet), static_cast<size_t>(&t - transceivers_.data())};
+    // A simulcast layer is not in transceivers_: its transceiver's index (same header extension ids) is what the
+    // departure needs.
+    paced_[id] = PacedSlot{std::move(packet), t.index};
     pacer_->enqueue(now, {id, kind, size});
     if (kind == cc::PacketKind::Audio || kind == cc::PacketKind::Video) {
         if (!last_media_enqueued_) {
@@ -476,8 +495,9 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
     // Without RTX there is no padding: probes then measure with media only.
     if (!last_media_enqueued_ || now - *last_media_enqueued_ > kPaddingAfterMedia) return;
     Transceiver* pt = nullptr;
-    for (auto& t : transceivers_)
-        if (t.sending && t.kind == MediaKind::Video && t.sender && t.sender->nack->rtx() && (t.twcc_ext || t.ccfb)) pt = &t;
+    for_each_send_stream([&](Transceiver& t) { // simulcast: a layer's RTX stream
+        if (t.sending && t.kind == MediaKind::Video && t.sender->nack->rtx() && (t.twcc_ext || t.ccfb)) pt = &t;
+    });
     if (!pt) return;
     Transceiver& t = *pt;
     Sender& s = *t.sender;
@@ -487,6 +507,11 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
     while (remaining > 0) {
         rtp::RtpHeader h = next_header(now, t, s.nack->rtx()->payload_type, s.last_rtp_timestamp, false);
         --s.sequence;  // next_header took a media sequence number; padding uses the RTX stream's
+        if (!t.rid.empty()) { // a layer's RTX stream is named by repaired-rid, never rid (an SFU would take it for the layer)
+            h.extensions.remove(t.rid_ext);
+            if (t.rrid_ext)
+                h.extensions.set(t.rrid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.rid.data()), t.rid.size()));
+        }
         h.ssrc = s.nack->rtx()->ssrc;
         h.sequence_number = s.nack->take_rtx_sequence_number();
         const auto padding = static_cast<uint8_t>(std::clamp<int64_t>(remaining - static_cast<int64_t>(h.size()),
@@ -510,9 +535,15 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
 }
 
 Result<void> MediaEngine::send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp) {
+    if (transceiver < transceivers_.size() && !transceivers_[transceiver].layers.empty())
+        return make_error(ErrorCategory::InvalidAccessError, "media",
+                          "the transceiver sends simulcast: name the layer (send_frame with a rid)");
     if (transceiver >= transceivers_.size() || !transceivers_[transceiver].sender || !transceivers_[transceiver].sending)
         return make_error(ErrorCategory::InvalidStateError, "media", "the transceiver does not send (yet)");
-    Transceiver& t = transceivers_[transceiver];
+    return send_frame_on(now, transceivers_[transceiver], frame, rtp_timestamp);
+}
+
+Result<void> MediaEngine::send_frame_on(Timestamp now, Transceiver& t, ByteView frame, uint32_t rtp_timestamp) {
     Sender& s = *t.sender;
     if (!s.packetizer)
         return make_error(ErrorCategory::NotSupportedError, "media",
@@ -575,6 +606,8 @@ rtp::RtpHeader MediaEngine::next_header(Timestamp now, Transceiver& t, uint8_t p
     h.timestamp = rtp_timestamp;
     h.ssrc = s.ssrc;
     if (t.mid_ext) h.extensions.set(t.mid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.mid.data()), t.mid.size()));
+    if (t.rid_ext && !t.rid.empty()) // a simulcast layer: rtp-stream-id on every packet, as Chromium sends it
+        h.extensions.set(t.rid_ext, ByteView(reinterpret_cast<const uint8_t*>(t.rid.data()), t.rid.size()));
     // Placeholders, written by stamp_send_time() when the packet leaves.
     static constexpr uint8_t kZeros[3] = {0, 0, 0};
     if (t.abs_send_time_ext && !t.twcc_ext) h.extensions.set(t.abs_send_time_ext, ByteView(kZeros, 3));
@@ -676,9 +709,40 @@ const MediaEngine::Codec* MediaEngine::codec_for(const Transceiver& t, uint8_t p
 }
 
 uint32_t MediaEngine::local_ssrc() const {
-    for (const auto& t : transceivers_)
+    for (const auto& t : transceivers_) {
         if (t.sender) return t.sender->ssrc;
+        if (!t.layers.empty() && t.layers.front().sender) return t.layers.front().sender->ssrc;
+    }
     return fallback_ssrc_;
+}
+
+MediaEngine::Sender MediaEngine::make_layer_sender(const Transceiver& layer, const Codec& codec) {
+    // As configure() makes a transceiver's sender, with SSRCs of our own choosing: rid-based simulcast signals none.
+    Sender s;
+    s.ssrc = unused_ssrc();
+    s.codec = codec;
+    s.packetizer = make_packetizer(codec.name, codec.fmtp, random_);
+    s.sequence = static_cast<uint16_t>(random_.next_u32());
+    rtp::NackResponderConfig nc;
+    if (codec.rtx_pt) {
+        do s.rtx_ssrc = unused_ssrc();
+        while (s.rtx_ssrc == s.ssrc);
+        nc.rtx = rtp::RtxConfig{*codec.rtx_pt, s.rtx_ssrc, static_cast<uint16_t>(random_.next_u32())};
+    }
+    nc.target_rate = DataRate::kbps(2500);
+    s.nack = std::make_unique<rtp::NackResponder>(s.ssrc, nc);
+    s.stats = std::make_unique<rtcp::SenderStatistics>(s.ssrc, codec.clock_rate);
+    if (video_fec_ && layer.kind == MediaKind::Video && frame_buffer_codec(codec.name)) {
+        for (const auto& c : layer.codecs) {
+            if (ieq(c.name, "red")) s.red_pt = c.pt;
+            if (ieq(c.name, "ulpfec")) s.ulpfec_pt = c.pt;
+        }
+        if (!s.red_pt || !s.ulpfec_pt) {
+            s.red_pt.reset();
+            s.ulpfec_pt.reset();
+        }
+    }
+    return s;
 }
 
 MediaEngine::Receiver* MediaEngine::receiver_for(Timestamp, const rtp::RtpPacketView& view) {
@@ -952,8 +1016,8 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
     if (raw_events_) events_.push_back(event::RtcpPacket{std::vector<uint8_t>(packet.begin(), packet.end())});
     auto handle_blocks = [&](const std::vector<rtcp::ReportBlock>& blocks) {
         for (const auto& b : blocks) {
-            for (auto& t : transceivers_) {
-                if (!t.sender || t.sender->ssrc != b.source_ssrc) continue;
+            for_each_send_stream([&](Transceiver& t) {
+                if (t.sender->ssrc != b.source_ssrc) return;
                 // Loss for the FEC level: smoothed over reports (~1 s apart), so one bad second is not a trend.
                 t.sender->loss = 0.6 * t.sender->loss + 0.4 * (b.fraction_lost / 256.0);
                 if (cc_ && !t.twcc_ext && !t.ccfb) {
@@ -975,12 +1039,12 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
                     t.sender->nack->set_rtt(*rtt);
                     update_protection(t);
                     for (auto& [ssrc, r] : receivers_) {
-                        if (r->transceiver != static_cast<size_t>(&t - transceivers_.data())) continue;
+                        if (r->transceiver != t.index) continue;
                         if (r->frames) r->frames->set_rtt(*rtt);
                         if (r->nack) r->nack->set_rtt(*rtt);
                     }
                 }
-            }
+            });
         }
     };
     for (const auto& p : compound->packets) {
@@ -993,16 +1057,17 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
         } else if (auto* rr = std::get_if<rtcp::ReceiverReport>(&p)) {
             handle_blocks(rr->report_blocks);
         } else if (auto* nack = std::get_if<rtcp::Nack>(&p)) {
-            for (auto& t : transceivers_) {
-                if (!t.sender || t.sender->ssrc != nack->media_ssrc) continue;
+            for_each_send_stream([&](Transceiver& t) {
+                if (t.sender->ssrc != nack->media_ssrc) return;
                 ++t.stats.nacks_received;
                 t.sender->nack->handle_nack(now, *nack);
                 while (auto re = t.sender->nack->poll_transmit()) {
                     ++t.stats.retransmitted_packets_sent;
                     count_retransmission(t, *re);
+                    if (!t.rid.empty()) mark_repaired_rid(t, *re);
                     emit_rtp(now, t, std::move(*re), cc::PacketKind::Retransmission);
                 }
-            }
+            });
         } else if (auto* twcc = std::get_if<rtcp::TransportFeedback>(&p)) {
             if (cc_) {
                 cc::TransportFeedback plain;
@@ -1017,20 +1082,20 @@ void MediaEngine::handle_rtcp(Timestamp now, ByteView packet) {
             // below it, whatever transport-cc feedback says.
             if (cc_) handle_cc_update(cc_->on_remb(now, remb->bitrate));
         } else if (auto* pli = std::get_if<rtcp::Pli>(&p)) {
-            for (auto& t : transceivers_) {
-                if (!t.sender || t.sender->ssrc != pli->media_ssrc) continue;
+            for_each_send_stream([&](Transceiver& t) {
+                if (t.sender->ssrc != pli->media_ssrc) return;
                 ++t.stats.keyframe_requests_received;
                 ++t.send_counters.plis;
-                events_.push_back(event::KeyframeRequest{t.id});
-            }
+                events_.push_back(event::KeyframeRequest{t.id, t.rid});
+            });
         } else if (auto* fir = std::get_if<rtcp::Fir>(&p)) {
             for (const auto& e : fir->entries)
-                for (auto& t : transceivers_) {
-                    if (!t.sender || t.sender->ssrc != e.ssrc) continue;
+                for_each_send_stream([&](Transceiver& t) {
+                    if (t.sender->ssrc != e.ssrc) return;
                     ++t.stats.keyframe_requests_received;
                     ++t.send_counters.firs;
-                    events_.push_back(event::KeyframeRequest{t.id});
-                }
+                    events_.push_back(event::KeyframeRequest{t.id, t.rid});
+                });
         }
     }
     release_paced(now);  // retransmissions, and pacing rates or probes from the feedback
@@ -1050,13 +1115,13 @@ void MediaEngine::send_report(Timestamp now) {
     }
     std::vector<rtcp::RtcpPacket> packets;
     bool first = true;
-    for (auto& t : transceivers_) {
-        if (!t.sender || !t.sender->stats->has_sent()) continue;
+    for_each_send_stream([&](Transceiver& t) {
+        if (!t.sender->stats->has_sent()) return;
         rtcp::SenderReport sr = t.sender->stats->make_sender_report(now);
         if (first) sr.report_blocks = blocks;
         first = false;
         packets.push_back(std::move(sr));
-    }
+    });
     if (packets.empty()) {
         if (blocks.empty()) return; // nothing sent, nothing received: nothing to report
         rtcp::ReceiverReport rr;
@@ -1130,6 +1195,18 @@ std::vector<RtpStats> MediaEngine::stats() const {
             s.fec_packets_sent = snd->fec_packets + snd->flexfec_packets;
             s.fec_protection = snd->fec ? snd->fec->params().protection : 0;
             if (snd->flexfec) s.fec_protection = snd->flexfec->params().protection;
+        }
+        for (const auto& l : transceivers_[i].layers) { // simulcast: the transceiver's sending is its layers'
+            s.packets_sent += l.stats.packets_sent;
+            s.bytes_sent += l.stats.bytes_sent;
+            s.frames_sent += l.stats.frames_sent;
+            s.retransmitted_packets_sent += l.stats.retransmitted_packets_sent;
+            s.nacks_received += l.stats.nacks_received;
+            s.keyframe_requests_received += l.stats.keyframe_requests_received;
+            s.padding_packets_sent += l.stats.padding_packets_sent;
+            s.padding_bytes_sent += l.stats.padding_bytes_sent;
+            if (l.sender) s.fec_packets_sent += l.sender->fec_packets;
+            if (!s.rtt) s.rtt = l.rtt;
         }
         for (const auto& [ssrc, r] : receivers_) {
             if (r->transceiver != i) continue;

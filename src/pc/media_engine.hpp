@@ -11,6 +11,7 @@
 // Sans-IO like the rest: time comes in with every call, output is polled.
 #pragma once
 
+#include "cc/bitrate_allocator.hpp"
 #include "cc/goog_cc_network_controller.hpp"
 #include "cc/pacer.hpp"
 #include "cc/remote_estimator.hpp"
@@ -60,9 +61,20 @@ public:
     std::vector<size_t> take_newly_receiving();
 
     Result<void> send_frame(Timestamp now, size_t transceiver, ByteView frame, uint32_t rtp_timestamp);
+    /// Simulcast: a frame of the layer `rid` (media_engine_simulcast.cpp).
+    Result<void> send_frame(Timestamp now, size_t transceiver, std::string_view rid, ByteView frame,
+                            uint32_t rtp_timestamp);
+    /// An encoding's bounds for the allocator; may come before the transceiver is negotiated.
+    void set_send_encoding(size_t transceiver, const SendEncodingParameters& params);
+    /// The simulcast layers negotiated for sending (lowest first).
+    std::vector<std::string> send_rids(size_t transceiver) const;
+    /// The allocation of the current target over every sending encoding (what the last TargetBitrate carried).
+    std::vector<EncodingBitrate> allocation() const;
     Result<void> send_rtp(Timestamp now, size_t transceiver, ByteView packet);
     Result<void> send_rtcp(ByteView packet);
     Result<void> request_keyframe(size_t transceiver);
+    /// One received simulcast layer (media_engine_simulcast.cpp).
+    Result<void> request_keyframe(size_t transceiver, std::string_view rid);
 
     void handle_rtp(Timestamp now, ByteView packet);
     void handle_rtcp(Timestamp now, ByteView packet);
@@ -130,6 +142,7 @@ private:
     struct Receiver;
     struct Transceiver {
         TransceiverId id = 0;
+        size_t index = 0;  ///< negotiator index (a simulcast layer: its transceiver's)
         MediaKind kind = MediaKind::Audio;
         std::string mid;
         bool sending = false;
@@ -141,6 +154,12 @@ private:
         bool ccfb = false;  ///< RFC 8888 feedback agreed: both directions use it instead of transport-cc
         RtpStats stats;
         std::optional<TimeDelta> rtt;
+        // Simulcast (media_engine_simulcast.cpp): a layer is a send-only Transceiver of its own (own sender, counters,
+        // RTT) with the parent's negotiation and its rid; the parent then has no sender of its own.
+        std::string rid;                              ///< set on a layer
+        std::vector<Transceiver> layers;              ///< one per negotiated send rid, lowest first
+        std::vector<SendEncodingParameters> encoding_params; ///< the application's bounds, by rid
+        DataRate allocated = DataRate::zero();        ///< this stream's (or layer's) share of the target
         /// For W3C stats, beyond RtpStats (plain counters: nothing allocates per packet).
         struct SendCounters {
             uint64_t header_bytes = 0;
@@ -244,6 +263,35 @@ private:
     static void count_sender_report(Receiver& r, const rtcp::SenderReport& sr);
     static void count_retransmission(Transceiver& t, ByteView packet);
     uint32_t local_ssrc() const;
+    // Simulcast and allocation (media_engine_simulcast.cpp).
+    void configure_layers(Transceiver& t, const std::vector<std::string>& rids);
+    /// The negotiated send rids lowest first: the SDP (and the transceiver's encodings) list them highest first.
+    static std::vector<std::string> layer_order(const std::vector<std::string>& negotiated, const sdp::Transceiver& st);
+    Sender make_layer_sender(const Transceiver& layer, const Codec& codec);
+    uint32_t unused_ssrc();
+    /// Every stream we send on: transceivers with a sender, and simulcast layers.
+    template <class F>
+    void for_each_send_stream(F&& f) {
+        for (auto& t : transceivers_) {
+            if (t.sender) f(t);
+            for (auto& l : t.layers)
+                if (l.sender) f(l);
+        }
+    }
+    /// Splits `target` over the sending streams into pending_allocation_; true if that switches a layer (or stream)
+    /// on or off. commit_allocation() makes it the streams' `allocated` (what the next TargetBitrate event tells).
+    bool allocate(DataRate target);
+    /// Commits the pending allocation; true if any rate changed.
+    bool commit_allocation();
+    /// After configure() or set_send_encoding(): a new allocation of the current target, announced if it changed.
+    void reallocate();
+    /// With simulcast: what all our streams could use at most (the layers' maxima), for GCC's probe controller,
+    /// which then probes no further than twice that and probes again when it grows (libwebrtc's
+    /// max_total_allocated_bitrate). Without simulcast a single video stream has no maximum: nothing is reported.
+    void report_max_allocation(Timestamp now);
+    /// A retransmission of a simulcast layer's packet on its RTX SSRC carries repaired-rid instead of rid.
+    void mark_repaired_rid(const Transceiver& layer, std::vector<uint8_t>& packet);
+    Result<void> send_frame_on(Timestamp now, Transceiver& t, ByteView frame, uint32_t rtp_timestamp);
 
     Random& random_;
     std::deque<SessionEvent>& events_;
@@ -272,6 +320,12 @@ private:
     uint16_t transport_seq_ = 1;
     Timestamp next_cc_process_ = Timestamp::plus_infinity();
     std::optional<DataRate> last_target_;
+    std::optional<event::TargetBitrate> last_target_event_;
+    cc::BitrateAllocator allocator_;
+    std::optional<DataRate> allocated_for_; ///< the target the current allocation was made for
+    bool allocation_dirty_ = true;          ///< senders or bounds changed since
+    std::vector<std::pair<Transceiver*, DataRate>> pending_allocation_; ///< valid until the next configure()
+    DataRate max_allocation_reported_ = DataRate::zero();
     // Pacing: packets wait in slots (indexed by the pacer's id; buffers reused, so queueing does not allocate).
     struct PacedSlot {
         std::vector<uint8_t> bytes;

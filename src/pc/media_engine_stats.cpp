@@ -66,10 +66,17 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
     };
 
     size_t senders = 0;
-    for (const auto& t : transceivers_) senders += t.sender && t.sending ? 1 : 0;
+    for (const auto& t : transceivers_) senders += (t.sender && t.sending ? 1 : 0) + t.layers.size();
 
+    // One outbound-rtp per SSRC we send: a transceiver's stream, or each of its simulcast layers (with its rid).
+    std::vector<const Transceiver*> send_streams;
     for (const auto& t : transceivers_) {
-        if (!t.sender) continue;
+        if (t.sender) send_streams.push_back(&t);
+        for (const auto& l : t.layers)
+            if (l.sender) send_streams.push_back(&l);
+    }
+    for (const Transceiver* stream : send_streams) {
+        const Transceiver& t = *stream;
         const Sender& s = *t.sender;
         const bool video = t.kind == MediaKind::Video;
         OutboundRtpStats o;
@@ -80,6 +87,7 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
         o.transport_id = transport_id;
         o.codec_id = codec_ref(t, s.codec);
         o.mid = t.mid;
+        o.rid = t.rid;
         // FEC packets (ULPFEC in RED) take sequence numbers of this SSRC too: the receiver's expected count has them.
         o.packets_sent = t.stats.packets_sent + t.stats.retransmitted_packets_sent + s.fec_packets;
         o.bytes_sent = t.stats.bytes_sent + t.send_counters.retransmitted_bytes;
@@ -94,7 +102,9 @@ void MediaEngine::collect_stats(Timestamp now, const std::string& transport_id, 
             o.fir_count = t.send_counters.firs;
         }
         // The congestion controller's target covers all media: it is this stream's target only when it is alone.
+        // With several streams, each one's share of it (the allocation the application was told).
         if (senders == 1 && t.sending) o.target_bitrate = last_target_;
+        else if (last_target_ && t.sending) o.target_bitrate = t.allocated;
         o.active = t.sending;
 
         std::optional<RemoteInboundRtpStats> ri;

@@ -53,6 +53,8 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
     std::function<void(const event::MediaFrame&)> on_frame;
     std::function<void(TransceiverId)> on_keyframe_request;
     std::function<void(DataRate)> on_target_bitrate;
+    std::function<void(const event::TargetBitrate&)> on_bitrate_allocation;
+    std::function<void(TransceiverId, const std::string&)> on_layer_keyframe_request;
     std::function<void(TransceiverId, std::span<const uint8_t>)> on_rtp;
     std::function<void(std::span<const uint8_t>)> on_rtcp;
 
@@ -270,12 +272,14 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
                     if (on_frame) on_frame(ev);
                 } else if constexpr (std::is_same_v<T, event::KeyframeRequest>) {
                     if (on_keyframe_request) on_keyframe_request(ev.transceiver);
+                    if (on_layer_keyframe_request) on_layer_keyframe_request(ev.transceiver, ev.rid);
                 } else if constexpr (std::is_same_v<T, event::RtpPacket>) {
                     if (on_rtp) on_rtp(ev.transceiver, ev.packet);
                 } else if constexpr (std::is_same_v<T, event::RtcpPacket>) {
                     if (on_rtcp) on_rtcp(ev.packet);
                 } else if constexpr (std::is_same_v<T, event::TargetBitrate>) {
                     if (on_target_bitrate) on_target_bitrate(ev.target);
+                    if (on_bitrate_allocation) on_bitrate_allocation(ev);
                 }
             },
             e);
@@ -559,6 +563,25 @@ Result<void> PeerConnection::send_frame(TransceiverId id, std::span<const uint8_
     });
 }
 
+Result<void> PeerConnection::send_frame(TransceiverId id, std::string_view rid, std::span<const uint8_t> frame,
+                                        uint32_t rtp_timestamp) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->send_frame(id, rid, frame, rtp_timestamp);
+        impl_->after_command();
+        return r;
+    });
+}
+
+Result<void> PeerConnection::set_send_encoding(TransceiverId id, const SendEncodingParameters& params) {
+    return impl_->call([&]() -> Result<void> {
+        RTCPP_PC_SESSION_OR_FAIL(impl_);
+        auto r = impl_->session->set_send_encoding(id, params);
+        impl_->after_command();
+        return r;
+    });
+}
+
 Result<void> PeerConnection::send_rtp(TransceiverId id, std::span<const uint8_t> packet) {
     return impl_->call([&]() -> Result<void> {
         RTCPP_PC_SESSION_OR_FAIL(impl_);
@@ -599,6 +622,14 @@ void PeerConnection::on_frame(std::function<void(const event::MediaFrame&)> cb) 
 void PeerConnection::on_keyframe_request(std::function<void(TransceiverId)> cb) {
     impl_->call_void([&] { impl_->on_keyframe_request = std::move(cb); });
 }
+void PeerConnection::on_bitrate_allocation(std::function<void(const event::TargetBitrate&)> cb) {
+    impl_->call_void([&] { impl_->on_bitrate_allocation = std::move(cb); });
+}
+
+void PeerConnection::on_layer_keyframe_request(std::function<void(TransceiverId, const std::string&)> cb) {
+    impl_->call_void([&] { impl_->on_layer_keyframe_request = std::move(cb); });
+}
+
 void PeerConnection::on_target_bitrate(std::function<void(DataRate)> cb) {
     impl_->call_void([&] { impl_->on_target_bitrate = std::move(cb); });
 }

@@ -961,6 +961,7 @@ struct Session::Impl {
             info.send_payload_type = si->payload_type;
             info.clock_rate = si->clock_rate;
         }
+        info.send_rids = media->send_rids(index);
         if (negotiated) {
             for (const auto& m : negotiated->media)
                 if (m.transceiver == index)
@@ -1357,7 +1358,10 @@ Result<TransceiverId> Session::add_transceiver(MediaKind kind, const Transceiver
     ti.kind = kind == MediaKind::Audio ? sdp::MediaKind::Audio : sdp::MediaKind::Video;
     ti.direction = to_sdp(init.direction);
     ti.stream_id = init.stream_id;
-    for (const auto& rid : init.send_rids) ti.send_encodings.push_back(sdp::SendEncoding{rid, true});
+    // The SDP lists them highest first (a=simulcast:send f;h;q): RFC 8853 orders by preference, and SFUs read it so
+    // (Janus numbers substreams from that order, janus.js sends h;m;l). The API lists them lowest first.
+    for (auto rid = init.send_rids.rbegin(); rid != init.send_rids.rend(); ++rid)
+        ti.send_encodings.push_back(sdp::SendEncoding{*rid, true});
     if (!init.codecs.empty()) {
         const sdp::NegotiatorConfig defaults = sdp::default_config();
         const auto& all = kind == MediaKind::Audio ? defaults.audio_codecs : defaults.video_codecs;
@@ -1382,6 +1386,7 @@ Result<TransceiverId> Session::add_transceiver(MediaKind kind, const Transceiver
             return make_error(ErrorCategory::NotSupportedError, "pc", "none of the requested codecs is supported");
     }
     const size_t index = m.negotiator->add_transceiver(std::move(ti));
+    for (const auto& e : init.send_encodings) m.media->set_send_encoding(index, e);
     m.emit(event::NegotiationNeeded{});
     return static_cast<TransceiverId>(index + 1);
 }
@@ -1463,6 +1468,25 @@ Result<void> Session::send_frame(TransceiverId id, std::span<const uint8_t> fram
     return {};
 }
 
+Result<void> Session::send_frame(TransceiverId id, std::string_view rid, std::span<const uint8_t> frame,
+                                 uint32_t rtp_timestamp) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    if (!m.srtp) return state_error("media is not connected yet");
+    auto r = m.media->send_frame(m.now, id - 1, rid, frame, rtp_timestamp);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::set_send_encoding(TransceiverId id, const SendEncodingParameters& params) {
+    auto& m = *impl_;
+    if (id == 0 || id > m.negotiator->transceivers().size())
+        return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    m.media->set_send_encoding(id - 1, params);
+    return {};
+}
+
 Result<void> Session::send_rtp(TransceiverId id, std::span<const uint8_t> packet) {
     auto& m = *impl_;
     if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
@@ -1486,6 +1510,15 @@ Result<void> Session::request_keyframe(TransceiverId id) {
     auto& m = *impl_;
     if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
     auto r = m.media->request_keyframe(id - 1);
+    if (!r) return r;
+    m.process();
+    return {};
+}
+
+Result<void> Session::request_keyframe(TransceiverId id, std::string_view rid) {
+    auto& m = *impl_;
+    if (id == 0) return make_error(ErrorCategory::InvalidAccessError, "pc", "no such transceiver");
+    auto r = m.media->request_keyframe(id - 1, rid);
     if (!r) return r;
     m.process();
     return {};

@@ -20,6 +20,17 @@ The namespace needs accept_local on rtcpp0 (set here): see main().
 Usage (inside the namespace):
     netns-setup.sh /usr/bin/python3 janus_echotest.py PATH/TO/rtcpp-peer
 Exits 77 (CTest: skipped) when janus is not installed, 0 when every check passed, 1 otherwise.
+SIMULCAST=1 (issues 6 and 8): rtcpp-peer --simulcast publishes the video as three VP8 layers (rids q, h, f: 160x90,
+320x180, 640x360, each encoder at the rate rtcpp's allocator gives it) and the echotest forwards one substream back.
+Checks then: Janus answered a=simulcast:recv with the three rids; every layer was sent (the top one once the target
+passed its threshold); rtcpp decoded the echoed stream (>= 90 % of the lowest layer's frames, which run throughout)
+without a decode error; CAP_AFTER_SC seconds after webrtcup the test asks for {"bitrate": 400000}, and rtcpp's
+allocator switches the top layer off (the 2 lower layers fit, the top one does not) while the target stays <= 400 kbps.
+One second after webrtcup the test asks the echotest for {"substream": 2}: Janus numbers substreams from the order of
+a=simulcast, highest first (janus.js's h;m;l), which is how rtcpp lists them (f;h;q), so 2 is our top layer; the
+decoded sizes must then include 640x360 (and the smaller sizes Janus relayed before and after). The decoded sizes show which
+layers Janus forwarded; the per-layer outbound-rtp (rtcpp-peer --stats) gives packets
+and Janus's PLIs per layer. DURATION defaults to 20 s there.
 Environment: DURATION=seconds (8); PEER_VERBOSE=1 for rtcpp-peer's trace; KEEP=1 keeps the directory with the Janus
 config, janus.log, janus.stderr and the offer/answer; JANUS_DEBUG=0..7 (4); NICE_DEBUG=all makes Janus's libnice log
 every STUN packet into janus.stderr; PEER_WRAP / JANUS_WRAP prefix a command (e.g. "strace -f -o FILE").
@@ -41,7 +52,8 @@ import time
 import urllib.request
 
 PEER = sys.argv[1] if len(sys.argv) > 1 else ""
-DURATION = int(os.environ.get("DURATION", "8"))
+SIMULCAST = os.environ.get("SIMULCAST") == "1"
+DURATION = int(os.environ.get("DURATION", "20" if SIMULCAST else "8"))
 JANUS = "/usr/bin/janus"
 JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
 PLUGIN = JANUS_LIB + "/plugins/libjanus_echotest.so"
@@ -55,6 +67,13 @@ ECHO_PREFIX = "Janus EchoTest here! You wrote: "
 SKIP = 77
 CAP_BPS = 200000  # the bitrate cap the test asks Janus for, CAP_AFTER seconds after webrtcup
 CAP_AFTER = 3.0
+if SIMULCAST:
+    # Late enough for the target to have ramped past the top layer's threshold (~1.4 Mbps), early enough to see the
+    # allocator switch it off again.
+    CAP_BPS = 400000
+    CAP_AFTER = float(os.environ.get("CAP_AFTER_SC", str(max(3, DURATION - 12))))
+SUBSTREAM = int(os.environ.get("SUBSTREAM", "2"))
+LAYER_LINE = re.compile(r"simulcast: rid (\S+) sent (\d+) frames, allocated (\d+) kbps now, paused (\d+) times")
 SUMMARY = re.compile(r"media: video frames received (\d+) decoded (\d+) errors (\d+); audio frames received (\d+) "
                      r"decoded (\d+) errors (\d+); sent video (\d+) audio (\d+)")
 RTP_LINE = re.compile(r"rtp: (audio|video) mid (\S+) .*?: sent packets (\d+) frames (\d+) .*?received packets (\d+) "
@@ -290,6 +309,47 @@ def check_bitrate_cap(text, seen, started):
           % (CAP_BPS // 1000, len(after)))
 
 
+seen_global = {}
+
+
+def check_simulcast(text, vd, ve, stats_path):
+    """The layers rtcpp-peer sent (its summary and outbound-rtp per rid) and what the echotest forwarded back."""
+    layers = {rid: (int(n), int(kbps), int(pauses)) for rid, n, kbps, pauses in LAYER_LINE.findall(text)}
+    figure("layers sent: %s (frames, allocated kbps at the end, pauses)" % layers)
+    sizes = re.search(r"media: video \S+ decoded sizes (.*)", text)
+    figure("echoed pictures decoded by size (the substreams Janus forwarded): %s" % (sizes.group(1) if sizes else None))
+    try:
+        with open(stats_path) as f:
+            stats = json.load(f)
+        objs = stats if isinstance(stats, list) else [stats]
+        flat = []
+        for o in objs:
+            flat += o if isinstance(o, list) else (list(o.values()) if isinstance(o, dict) and "type" not in o else [o])
+        for o in flat:
+            if isinstance(o, dict) and o.get("type") == "outbound-rtp" and o.get("rid"):
+                figure("outbound-rtp rid %s: ssrc %s packets %s frames %s PLIs %s NACKs %s retransmitted %s "
+                       "targetBitrate %s" % (o["rid"], o.get("ssrc"), o.get("packetsSent"), o.get("framesSent"),
+                                             o.get("pliCount"), o.get("nackCount"), o.get("retransmittedPacketsSent"),
+                                             o.get("targetBitrate")))
+    except Exception as e:
+        figure("no stats: %r" % e)
+    check(sorted(layers) == ["f", "h", "q"] and all(n > 0 for n, _, _ in layers.values()),
+          "every layer was sent: %s" % {r: n for r, (n, _, _) in layers.items()})
+    q = layers.get("q", (0, 0, 0))[0]
+    sized = {tuple(map(int, wh.split("x"))): int(n) for wh, n in re.findall(r"(\d+x\d+):(\d+)", sizes.group(1))} \
+        if sizes else {}
+    check((640, 360) in sized and len(sized) >= 2,
+          "the echotest forwarded the top layer once it ran (asked for substream %d: %s), and others around it: %s"
+          % (SUBSTREAM, seen_global.get("substream_error", "ok"), sized))
+    check(q > 0 and vd >= 0.9 * q,
+          "rtcpp decoded %d echoed VP8 frames >= 90 %% of the %d of the lowest layer (the echotest forwards one)"
+          % (vd, q))
+    f = layers.get("f", (0, 0, 0))
+    check(f[2] >= 1 and f[1] == 0,
+          "Janus's {\"bitrate\": %d} switched the top layer off (paused %d times, allocated %d kbps at the end)"
+          % (CAP_BPS, f[2], f[1]))
+
+
 def wait_http(url, deadline):
     end = time.time() + deadline
     while time.time() < end:
@@ -318,7 +378,7 @@ def run():
     conf = write_config(root)
     janus = server = peer = None
     api = JanusApi("http://127.0.0.1:%d/janus" % JANUS_PORT)
-    seen = {}
+    seen = seen_global
     try:
         t0 = time.time()
         with open(os.path.join(root, "janus.stderr"), "wb") as err:  # libnice's debug output (NICE_DEBUG=all) goes here
@@ -366,6 +426,9 @@ def run():
         args = os.environ.get("PEER_WRAP", "").split() + [
             PEER, "--connect", "http://127.0.0.1:%d/offer" % SIGNAL_PORT, "--bind", PEER_IP, "--media", "testsrc",
             "--duration", str(DURATION), "--timeout", str(DURATION + 30), "--cc-trace"]
+        stats_path = os.path.join(root, "stats.json")
+        if SIMULCAST:
+            args += ["--simulcast", "--stats", stats_path]
         if os.environ.get("PEER_VERBOSE"):
             args.append("--verbose")
         started = time.time()
@@ -375,6 +438,15 @@ def run():
             t, _ = api.wait_event(lambda e: e.get("janus") == "webrtcup", 15)
             if t is None:
                 return
+            if SIMULCAST:
+                # Janus numbers the substreams from a=simulcast's order, highest first (janus.js sends h;m;l), as
+                # rtcpp lists them (f;h;q): 2 is our top layer. Ask for it explicitly: Janus relays the best layer
+                # running and moves up (with a PLI) when a higher one starts, down when one stops (its fallback).
+                time.sleep(1.0)
+                try:
+                    seen["substream_reply"] = api.message({"substream": SUBSTREAM})
+                except Exception as e:
+                    seen["substream_error"] = repr(e)
             time.sleep(max(0.0, t + CAP_AFTER - time.time()))
             try:
                 seen["cap_reply"] = api.message({"bitrate": CAP_BPS})
@@ -411,6 +483,11 @@ def run():
               "Janus accepted video: VP8, %s" % direction(v))
         check(d and not d.startswith("m=application 0 "), "Janus accepted the data channel (%s)" % d.split("\r\n")[0])
         check("a=group:BUNDLE" in answer, "Janus bundled the m-lines")
+        if SIMULCAST:
+            sc = re.search(r"a=simulcast:(\S+) (\S+)", v)
+            rids = re.findall(r"a=rid:(\S+) (\w+)", v)
+            check(sc and sc.group(1) == "recv" and sorted(r for r, d in rids if d == "recv") == ["f", "h", "q"],
+                  "Janus answered simulcast: %s, rids %s" % (sc.group(0) if sc else None, rids))
         figure("Janus answer: ice-lite %s; candidates %s; video extmaps %s; rtcp-fb %s" % (
             "a=ice-lite" in answer, re.findall(r"a=candidate:\S+ \d \S+ \d+ (\S+ \d+) typ (\w+)", answer),
             re.findall(r"a=extmap:(\d+) (\S+)", v), sorted(set(re.findall(r"a=rtcp-fb:\d+ ([\w -]+)", v)))))
@@ -463,13 +540,17 @@ def run():
             # only frames that may be missing are those still in flight when rtcpp-peer stops counting (a round trip
             # of about a millisecond) or sent before Janus's SRTP context was up (rtcpp sends only once DTLS is
             # done). 5 % of 8 s is 400 ms of slack for a loaded machine; every run here echoed 100 %.
-            check(sv > 0 and vd >= 0.95 * sv,
-                  "rtcpp decoded %d echoed VP8 frames >= 95 %% of the %d it sent" % (vd, sv))
+            if SIMULCAST:
+                check_simulcast(text, vd, ve, stats_path)
+            else:
+                check(sv > 0 and vd >= 0.95 * sv,
+                      "rtcpp decoded %d echoed VP8 frames >= 95 %% of the %d it sent" % (vd, sv))
             check(ve == 0, "no VP8 decode errors (%d)" % ve)
             # The pictures that came back are rtcpp's own test pattern, its frame counter readable and increasing.
             pat = re.search(r"media: video \S+ test pattern frames (\d+) of (\d+) decoded, last counter (\d+)", text)
             pf, last = (int(pat.group(1)), int(pat.group(3))) if pat else (0, -1)
-            check(pat and pf >= 0.95 * vd and last >= 0.95 * sv - 1,
+            # (Simulcast: each layer's encoder counts its own frames, so the counter jumps when Janus switches.)
+            check(SIMULCAST or pat and pf >= 0.95 * vd and last >= 0.95 * sv - 1,
                   "the echoed pictures are rtcpp's test pattern: %d of %d decoded read back, last counter %d of %d sent"
                   % (pf, vd, last, sv))
             check(sa > 0 and ar >= 0.95 * sa and ae == 0,
