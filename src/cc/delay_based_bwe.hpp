@@ -60,6 +60,8 @@ public:
     const TrendlineEstimator& trendline() const { return trendline_; }
     /// Queuing delay seen in the last feedback (its lowest one-way delay above the 30 s minimum).
     std::optional<TimeDelta> queue_delay() const { return queue_delay_; }
+    /// Whether the standing queue was found to be a competitor's (our decreases did not drain it).
+    bool competing_queue(Timestamp at) const { return at < competing_until_; }
 
 private:
     void incoming_packet(const PacketResult& packet, Timestamp at);
