@@ -2,7 +2,7 @@
 // utilisation >= 90% per phase, p95 queuing delay <= 100 ms, ramp to 90% of a capacity increase within 5 s,
 // Jain fairness >= 0.9 with two flows, not starved by a TCP-like flow.
 // The AIMD and probing dynamics are chaotic (one seed's figures move by several points with any change), so every
-// scenario runs over seeds 1-4: utilisation and fairness are checked as means over the seeds, delay and ramps on
+// scenario runs over seeds 1-8: utilisation and fairness are checked as means over the seeds, delay and ramps on
 // every seed. Where GCC as implemented does not reach a target, the check asserts what it does reach (with a small
 // margin) and says so in a comment; docs/cc.md lists those shortfalls. Runs are seeded and deterministic.
 #include "sim/cc_scenarios.hpp"
@@ -19,7 +19,7 @@ namespace {
 constexpr double kUtilTarget = 0.90;
 constexpr TimeDelta kP95Target = TimeDelta::millis(100);
 constexpr TimeDelta kRampTarget = TimeDelta::seconds(5);
-constexpr uint64_t kSeeds = 4;
+constexpr uint64_t kSeeds = 8;
 
 std::vector<ScenarioResult> run_seeds(CcScenario scenario, int rtt_ms) {
     std::vector<ScenarioResult> out;
@@ -85,9 +85,9 @@ void check_no_starvation(const std::vector<ScenarioResult>& runs) {
 
 TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 50 ms RTT") {
     const auto runs = run_seeds(CcScenario::VariableCapacity, 50);
-    // Means reached: 0.906 / 0.905 / 0.862 / 0.872. Shortfall: the phases after the 2.5 -> 0.6 Mbps drop.
-    check_phases(runs, 0, {kUtilTarget, kUtilTarget, 0.85, 0.86});
-    check_p95(runs, 0, kP95Target);  // reached: 57 ms mean, 63 worst
+    // Means reached: 0.909 / 0.903 / 0.879 / 0.877. Shortfall: the phases after the 2.5 -> 0.6 Mbps drop.
+    check_phases(runs, 0, {kUtilTarget, kUtilTarget, 0.865, 0.865});
+    check_p95(runs, 0, kP95Target);  // reached: 58 ms mean, 62 worst
     for (const auto& r : runs) {
         CHECK(r.directions[0].qdelay_p50 <= TimeDelta::millis(30));
         CHECK(r.directions[0].loss < 0.02);
@@ -100,46 +100,47 @@ TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 50 ms RTT") {
 
 TEST_CASE("RFC 8867 5.1 variable capacity, single flow, 150 ms RTT") {
     const auto runs = run_seeds(CcScenario::VariableCapacity, 150);
-    // Means reached: 0.914 / 0.928 / 0.911 / 0.879. Shortfall: the last phase (0.6 -> 1 Mbps), just under.
-    check_phases(runs, 0, {kUtilTarget, kUtilTarget, kUtilTarget, 0.865});
-    check_p95(runs, 0, kP95Target);  // reached: 63 ms mean, 68 worst
+    // Means reached: 0.916 / 0.927 / 0.911 / 0.888. Shortfall: the last phase (0.6 -> 1 Mbps), just under.
+    check_phases(runs, 0, {kUtilTarget, kUtilTarget, kUtilTarget, 0.875});
+    check_p95(runs, 0, kP95Target);  // reached: 65 ms mean, 71 worst
     for (const auto& r : runs) CHECK(r.directions[0].loss < 0.02);
     check_ramps(runs);
 }
 
 TEST_CASE("RFC 8867 5.2 two flows, 50 ms RTT") {
     const auto runs = run_seeds(CcScenario::TwoFlows, 50);
-    // Means reached: 0.878 / 0.909 / 0.874 / 0.868 / 0.855. Shortfall: the first phase, the phases after the
+    // Means reached: 0.897 / 0.903 / 0.869 / 0.870 / 0.854. Shortfall: the first phase, the phases after the
     // drops and the last (2 Mbps after 1 Mbps).
-    check_phases(runs, 0, {0.865, kUtilTarget, 0.86, 0.85, 0.84});
-    // Shortfall: p95 97 ms mean, 118 worst (the 4 -> 2 and 3.5 -> 1 Mbps drops).
-    check_p95(runs, 0, TimeDelta::millis(130));
+    check_phases(runs, 0, {0.88, kUtilTarget, 0.855, 0.855, 0.84});
+    // Shortfall: p95 137 ms mean, 229 worst (probe overshoots while both flows share the 4 Mbps phase, and the
+    // 4 -> 2 and 3.5 -> 1 Mbps drops).
+    check_p95(runs, 0, TimeDelta::millis(240));
     check_ramps(runs);
-    // Shortfall: Jain 0.774 mean (0.66-0.87): the flow that is ahead stays ahead. Neither starves.
-    CHECK(mean_fairness(runs) >= 0.74);
+    // Shortfall: Jain 0.889 mean (0.76 worst). Neither starves.
+    CHECK(mean_fairness(runs) >= 0.86);
     check_no_starvation(runs);
 }
 
 TEST_CASE("RFC 8867 5.2 two flows, 150 ms RTT") {
     const auto runs = run_seeds(CcScenario::TwoFlows, 150);
-    // Means reached: 0.892 / 0.918 / 0.867 / 0.902 / 0.809.
-    check_phases(runs, 0, {0.875, kUtilTarget, 0.85, kUtilTarget, 0.79});
-    // Shortfall: p95 136 ms mean, 148 worst.
-    check_p95(runs, 0, TimeDelta::millis(160));
+    // Means reached: 0.897 / 0.913 / 0.879 / 0.876 / 0.861.
+    check_phases(runs, 0, {0.88, kUtilTarget, 0.865, 0.86, 0.85});
+    // Shortfall: p95 151 ms mean, 185 worst.
+    check_p95(runs, 0, TimeDelta::millis(200));
     check_ramps(runs);
-    // Shortfall: Jain 0.770 mean (0.71-0.84). Neither starves.
-    CHECK(mean_fairness(runs) >= 0.74);
+    // Shortfall: Jain 0.817 mean (0.68 worst). Neither starves.
+    CHECK(mean_fairness(runs) >= 0.79);
     check_no_starvation(runs);
 }
 
 TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 50 ms RTT") {
     const auto runs = run_seeds(CcScenario::CongestedFeedback, 50);
     REQUIRE(runs[0].directions.size() == 2);
-    // Means reached: forward 0.944 / 0.906 / 0.882 / 0.922; backward 0.946 / 0.889 / 0.926.
-    check_phases(runs, 0, {kUtilTarget, kUtilTarget, 0.865, kUtilTarget});
-    check_phases(runs, 1, {kUtilTarget, 0.875, kUtilTarget});
-    check_p95(runs, 0, kP95Target);  // reached: 73 ms mean, 74 worst
-    check_p95(runs, 1, kP95Target);  // reached: 69 ms mean, 73 worst
+    // Means reached: forward 0.946 / 0.904 / 0.890 / 0.915; backward 0.944 / 0.899 / 0.920.
+    check_phases(runs, 0, {kUtilTarget, kUtilTarget, 0.875, kUtilTarget});
+    check_phases(runs, 1, {kUtilTarget, 0.885, kUtilTarget});
+    check_p95(runs, 0, kP95Target);  // reached: 73 ms mean, 75 worst
+    check_p95(runs, 1, kP95Target);  // reached: 70 ms mean, 74 worst
     for (const auto& r : runs)
         for (const auto& d : r.directions) CHECK(d.loss < 0.02);
     check_ramps(runs);
@@ -148,11 +149,11 @@ TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 50 ms RTT") {
 TEST_CASE("RFC 8867 5.3 congested feedback link, media both ways, 150 ms RTT") {
     const auto runs = run_seeds(CcScenario::CongestedFeedback, 150);
     REQUIRE(runs[0].directions.size() == 2);
-    // Means reached: forward 0.932 / 0.913 / 0.902 / 0.885; backward 0.943 / 0.903 / 0.903.
-    check_phases(runs, 0, {kUtilTarget, kUtilTarget, kUtilTarget, 0.87});
+    // Means reached: forward 0.934 / 0.917 / 0.900 / 0.916; backward 0.941 / 0.903 / 0.910.
+    check_phases(runs, 0, {kUtilTarget, kUtilTarget, 0.89, kUtilTarget});
     check_phases(runs, 1, {kUtilTarget, kUtilTarget, kUtilTarget});
     check_p95(runs, 0, kP95Target);  // reached: 81 ms mean, 83 worst
-    check_p95(runs, 1, kP95Target);  // reached: 78 ms mean, 81 worst
+    check_p95(runs, 1, kP95Target);  // reached: 76 ms mean, 81 worst
     check_ramps(runs);
 }
 
@@ -167,16 +168,16 @@ TEST_CASE("RFC 8867 5.6 media competing with a long TCP-like flow") {
             CHECK(d.phases.at(0).total_utilisation >= 0.95);
             REQUIRE(r.media_share.has_value());
             share += *r.media_share / static_cast<double>(runs.size());
-            // Not starved on any seed (worst seen: 18.6 %).
+            // Not starved on any seed (worst seen: 18.4 %).
             CHECK(*r.media_share >= 0.15);
             // The TCP-like flow recovers by fast recovery, not timeouts.
             CHECK(r.tcp_loss_events > 5);
             CHECK(r.tcp_timeouts <= 2);
         }
-        // Media keeps about a quarter of the link (means 27 % / 22 %; fair share would be half). The queuing delay
+        // Media keeps about a quarter of the link (means 27 % / 25 %; fair share would be half). The queuing delay
         // is the TCP flow's standing queue (it fills the 300 ms buffer), so the p95 target cannot apply.
-        CHECK(share >= 0.20);
-        CHECK(mean_fairness(runs) >= 0.74);  // reached: 0.827 / 0.768
+        CHECK(share >= 0.22);
+        CHECK(mean_fairness(runs) >= 0.78);  // reached: 0.825 / 0.805
     }
 }
 
