@@ -68,17 +68,113 @@ void write_plots(const ScenarioResult& r, const std::string& dir, const std::str
              " kbps; " + legend.str() + ") " + delay_path + " (y 0.." + fmt(std::max(d_max * 1.05, 10.0), 0) + " ms)");
 }
 
+/// Mean and worst case of one metric over seeds ("worst" is the minimum or the maximum, as the metric goes).
+struct Spread {
+    double sum = 0;
+    double worst = 0;
+    int n = 0;
+    void add(double v, bool lower_is_worse) {
+        worst = n == 0 ? v : (lower_is_worse ? std::min(worst, v) : std::max(worst, v));
+        sum += v;
+        ++n;
+    }
+    double mean() const { return n > 0 ? sum / n : 0; }
+    std::string str(int prec = 1) const { return fmt(mean(), prec) + " (" + fmt(worst, prec) + ")"; }
+};
+
+/// --seeds N: every scenario and RTT over seeds 1..N; per direction the mean and the worst seed of each phase's
+/// utilisation, p95 queuing delay and Jain index (one seed's figures move by several points with any change: the
+/// AIMD and probing dynamics are chaotic, so changes are judged on these).
+int run_seeds(bench::Reporter& rep, uint64_t seeds) {
+    for (auto sc : {CcScenario::VariableCapacity, CcScenario::TwoFlows, CcScenario::CongestedFeedback,
+                    CcScenario::CompetingTcp}) {
+        for (int rtt_ms : {50, 150}) {
+            std::vector<std::vector<Spread>> util;  // [direction][phase]
+            std::vector<Spread> p95, avg;
+            Spread jain, share, ramp_max;
+            int ramps_missed = 0;
+            std::vector<std::string> names;
+            for (uint64_t seed = 1; seed <= seeds; ++seed) {
+                const ScenarioResult r = run_cc_scenario(sc, TimeDelta::millis(rtt_ms), seed);
+                util.resize(r.directions.size());
+                p95.resize(r.directions.size());
+                avg.resize(r.directions.size());
+                names.resize(r.directions.size());
+                for (size_t d = 0; d < r.directions.size(); ++d) {
+                    const auto& dm = r.directions[d];
+                    names[d] = dm.name;
+                    util[d].resize(dm.phases.size());
+                    for (size_t i = 0; i < dm.phases.size(); ++i) util[d][i].add(dm.phases[i].utilisation * 100, true);
+                    p95[d].add(dm.qdelay_p95.ms_f(), false);
+                    avg[d].add(dm.avg_utilisation * 100, true);
+                    if (r.media_share) continue;  // 5.6: sharing with TCP, 90 % of the link is not the goal
+                    double worst_ramp = 0;
+                    for (const auto& ramp : dm.ramps) {
+                        if (ramp.time_to_90) worst_ramp = std::max(worst_ramp, ramp.time_to_90->seconds_f());
+                        else ++ramps_missed;
+                    }
+                    ramp_max.add(worst_ramp, false);
+                }
+                if (r.fairness) jain.add(*r.fairness, true);
+                if (r.media_share) share.add(*r.media_share * 100, true);
+            }
+            std::string id = scenario_id(sc);
+            std::replace(id.begin(), id.end(), '.', '_');
+            const std::string base = "cc_rfc8867_seeds." + id + "_" + scenario_name(sc) + ".rtt" + std::to_string(rtt_ms);
+            rep.note(std::string("RFC 8867 ") + scenario_id(sc) + " " + scenario_name(sc) + ", RTT " +
+                     std::to_string(rtt_ms) + " ms, seeds 1.." + std::to_string(seeds) + ": mean (worst)");
+            for (size_t d = 0; d < util.size(); ++d) {
+                std::ostringstream row;
+                row << "  " << names[d] << ": util";
+                for (size_t i = 0; i < util[d].size(); ++i) {
+                    row << " " << util[d][i].str();
+                    rep.figure(base + "." + names[d] + ".util.phase" + std::to_string(i) + ".mean", util[d][i].mean(), "%");
+                    rep.figure(base + "." + names[d] + ".util.phase" + std::to_string(i) + ".worst", util[d][i].worst, "%");
+                }
+                row << " | avg " << avg[d].str() << " | p95 " << p95[d].str(0) << " ms";
+                rep.figure(base + "." + names[d] + ".qdelay.p95.mean", p95[d].mean(), "ms");
+                rep.figure(base + "." + names[d] + ".qdelay.p95.worst", p95[d].worst, "ms");
+                rep.note(row.str());
+            }
+            std::ostringstream tail;
+            tail << "  slowest ramp to 90 %:";
+            if (ramp_max.n > 0) {
+                tail << " " << fmt(ramp_max.worst, 2) << " s, " << ramps_missed << " not reached";
+                rep.figure(base + ".ramp90.worst", ramp_max.worst, "s");
+                rep.figure(base + ".ramp90.not_reached", ramps_missed, "count");
+            } else {
+                tail << " -";
+            }
+            if (jain.n > 0) {
+                tail << " | Jain " << jain.str(3);
+                rep.figure(base + ".jain_fairness.mean", jain.mean(), "index");
+                rep.figure(base + ".jain_fairness.worst", jain.worst, "index");
+            }
+            if (share.n > 0) {
+                tail << " | media share " << share.str() << " %";
+                rep.figure(base + ".media_share.mean", share.mean(), "%");
+                rep.figure(base + ".media_share.worst", share.worst, "%");
+            }
+            rep.note(tail.str());
+        }
+    }
+    return 0;
+}
+
 int run(bench::Reporter& rep, const std::vector<std::string>& args) {
     std::string plots;
     uint64_t seed = 1;
+    uint64_t seeds = 0;
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--plots" && i + 1 < args.size()) plots = args[++i];
         else if (args[i] == "--seed" && i + 1 < args.size()) seed = std::stoull(args[++i]);
+        else if (args[i] == "--seeds" && i + 1 < args.size()) seeds = std::stoull(args[++i]);
         else {
-            rep.note("usage: cc-rfc8867 [--plots DIR] [--seed N]");
+            rep.note("usage: cc-rfc8867 [--plots DIR] [--seed N | --seeds N]");
             return 2;
         }
     }
+    if (seeds > 0) return run_seeds(rep, seeds);
     if (!plots.empty()) std::filesystem::create_directories(plots);
 
     double total_sim_s = 0, total_cpu_s = 0;
@@ -138,5 +234,5 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
 
 } // namespace
 
-RTCPP_BENCHMARK("cc-rfc8867", "RFC 8867 congestion control test cases (GCC) with RFC 8868 metrics; --plots DIR",
+RTCPP_BENCHMARK("cc-rfc8867", "RFC 8867 congestion control test cases (GCC) with RFC 8868 metrics; --plots DIR, --seed N, --seeds N",
                 run);

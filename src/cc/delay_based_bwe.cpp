@@ -56,7 +56,8 @@ bool DelayBasedBwe::standing_queue_decrease_due(Timestamp at) {
 DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPacketsFeedback& feedback,
                                                               std::optional<DataRate> acked_bitrate,
                                                               std::optional<DataRate> probe_bitrate, bool in_alr,
-                                                              std::optional<DataRate> recent_throughput) {
+                                                              std::optional<DataRate> recent_throughput,
+                                                              bool rate_just_raised) {
     const auto packets = feedback.sorted_by_receive_time();
     if (packets.empty()) return Result{};
     update_queue_delay(feedback);
@@ -69,18 +70,25 @@ DelayBasedBwe::Result DelayBasedBwe::incoming_packet_feedback(const TransportPac
         prev = detector_.state();
     }
     rate_control_.set_in_alr(in_alr);
-    return maybe_update_estimate(acked_bitrate, probe_bitrate, recent_throughput, recovered_from_overuse,
-                                 feedback.feedback_time);
+    return maybe_update_estimate(acked_bitrate, probe_bitrate, recent_throughput, rate_just_raised,
+                                 recovered_from_overuse, feedback.feedback_time);
+}
+
+std::optional<DataRate> DelayBasedBwe::decrease_throughput(std::optional<DataRate> acked,
+                                                           std::optional<DataRate> recent,
+                                                           bool rate_just_raised) const {
+    if (!acked || !recent) return acked;
+    return rate_just_raised ? *recent : std::min(*acked, *recent);
 }
 
 DelayBasedBwe::Result DelayBasedBwe::maybe_update_estimate(std::optional<DataRate> acked_bitrate,
                                                            std::optional<DataRate> probe_bitrate,
                                                            std::optional<DataRate> recent_throughput,
-                                                           bool recovered_from_overuse, Timestamp at) {
+                                                           bool rate_just_raised, bool recovered_from_overuse,
+                                                           Timestamp at) {
     Result r;
     if (detector_.state() == BandwidthUsage::Overusing) {
-        std::optional<DataRate> throughput = acked_bitrate;
-        if (throughput && recent_throughput) throughput = std::min(*throughput, *recent_throughput);
+        const auto throughput = decrease_throughput(acked_bitrate, recent_throughput, rate_just_raised);
         if (throughput && rate_control_.time_to_reduce_further(at, *throughput)) {
             rate_control_.update(BandwidthUsage::Overusing, throughput, at);
             r.updated = rate_control_.valid_estimate();
@@ -92,8 +100,7 @@ DelayBasedBwe::Result DelayBasedBwe::maybe_update_estimate(std::optional<DataRat
             r.target_bitrate = rate_control_.latest_estimate();
         }
     } else if (standing_queue_decrease_due(at)) {
-        std::optional<DataRate> throughput = acked_bitrate;
-        if (throughput && recent_throughput) throughput = std::min(*throughput, *recent_throughput);
+        const auto throughput = decrease_throughput(acked_bitrate, recent_throughput, rate_just_raised);
         if (throughput) {
             rate_control_.update(BandwidthUsage::Overusing, throughput, at);
             r.updated = rate_control_.valid_estimate();

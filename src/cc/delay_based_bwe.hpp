@@ -44,9 +44,13 @@ public:
     /// `recent_throughput`: the unsmoothed delivery rate of the last window, if fresh. On overuse the decrease is
     /// based on the lower of it and the acknowledged bitrate, so that a sudden capacity drop is not answered with a
     /// rate derived from before the drop (which would leave a standing queue the delay trend cannot see).
+    /// `rate_just_raised`: a probe raised the estimate moments ago, so the acknowledged bitrate still describes the
+    /// rate before the jump; a decrease is then based on the last window alone (what the path carried at the new
+    /// rate), not on the smoothed rate from before the probe.
     Result incoming_packet_feedback(const TransportPacketsFeedback& feedback, std::optional<DataRate> acked_bitrate,
                                     std::optional<DataRate> probe_bitrate, bool in_alr,
-                                    std::optional<DataRate> recent_throughput = std::nullopt);
+                                    std::optional<DataRate> recent_throughput = std::nullopt,
+                                    bool rate_just_raised = false);
     void on_rtt_update(TimeDelta rtt) { rate_control_.set_rtt(rtt); }
     void set_start_bitrate(DataRate rate) { rate_control_.set_start_bitrate(rate); }
     void set_min_bitrate(DataRate rate) { rate_control_.set_min_bitrate(rate); }
@@ -60,11 +64,16 @@ public:
     const TrendlineEstimator& trendline() const { return trendline_; }
     /// Queuing delay seen in the last feedback (its lowest one-way delay above the 30 s minimum).
     std::optional<TimeDelta> queue_delay() const { return queue_delay_; }
+    /// Whether the standing queue was found to be a competitor's (our decreases did not drain it).
+    bool competing_queue(Timestamp at) const { return at < competing_until_; }
 
 private:
     void incoming_packet(const PacketResult& packet, Timestamp at);
     Result maybe_update_estimate(std::optional<DataRate> acked_bitrate, std::optional<DataRate> probe_bitrate,
-                                 std::optional<DataRate> recent_throughput, bool recovered_from_overuse, Timestamp at);
+                                 std::optional<DataRate> recent_throughput, bool rate_just_raised,
+                                 bool recovered_from_overuse, Timestamp at);
+    std::optional<DataRate> decrease_throughput(std::optional<DataRate> acked, std::optional<DataRate> recent,
+                                                bool rate_just_raised) const;
     void reset_delay_estimation();
 
     void update_queue_delay(const TransportPacketsFeedback& feedback);

@@ -1,11 +1,15 @@
 #include "cc/goog_cc_network_controller.hpp"
 
+#include "cc/time_util.hpp"
+
 #include <algorithm>
 
 namespace rtcpp::cc {
 
 namespace {
 constexpr size_t kRttSamples = 32;
+/// How long the acknowledged bitrate lags a probe-driven jump (its 500 ms window plus the smoothing).
+constexpr TimeDelta kProbeRaiseMemory = TimeDelta::seconds(1);
 
 void append(std::vector<ProbeClusterConfig>& to, std::vector<ProbeClusterConfig>&& from) {
     for (auto& c : from) to.push_back(c);
@@ -126,8 +130,11 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     const auto recent = sorted.empty() || after_stall
                             ? std::nullopt
                             : acked_.recent_sample(sorted.back().receive_time, TimeDelta::millis(300));
-    const auto result =
-        delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(), recent);
+    const bool rate_just_raised = elapsed_since(at, probe_raised_at_) < kProbeRaiseMemory;
+    const DataRate estimate_before = delay_based_.last_estimate();
+    const auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(),
+                                                              recent, rate_just_raised);
+    if (result.probe && result.target_bitrate > estimate_before) probe_raised_at_ = at;
     if (delay_based_.state() == BandwidthUsage::Overusing && state_before != BandwidthUsage::Overusing) {
         // The delivered rate is about to drop (the queue overflowed or will): let the throughput estimate follow
         // quickly, so the decreases that follow while still overusing are based on what the path carries now.
@@ -139,6 +146,8 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     }
     probe_controller_.set_capacity_known(delay_based_.rate_control().link_capacity().has_estimate());
     probe_controller_.set_last_decrease_time(delay_based_.rate_control().last_decrease_time());
+    // A competitor's standing queue will not drain whatever we do: waiting for it would only cede the link.
+    probe_controller_.set_queue_delay(delay_based_.competing_queue(at) ? std::nullopt : delay_based_.queue_delay());
     if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));
     maybe_trigger_network_changed(update, at);
     return update;

@@ -67,6 +67,9 @@ private:
     static constexpr TimeDelta kStallMemory = TimeDelta::seconds(1);
     std::optional<Timestamp> last_sent_;
     std::optional<Timestamp> resumed_after_stall_;
+    /// When a probe result last raised the estimate: for about a second the acknowledged bitrate still describes
+    /// the rate before the jump.
+    Timestamp probe_raised_at_ = Timestamp::minus_infinity();
 
     void maybe_trigger_network_changed(NetworkControlUpdate& update, Timestamp at);
     PacerConfig pacing_rates(Timestamp at) const;

@@ -113,6 +113,7 @@ std::vector<ProbeClusterConfig> ProbeController::process(Timestamp at) {
         const Timestamp next = std::max(*alr_start_, time_last_probing_initiated_) + config_.alr_probing_interval;
         if (at >= next) return initiate_probing(at, {estimated_bitrate_ * config_.alr_probe_scale}, true);
     }
+    if (queue_delay_ && *queue_delay_ > config_.max_queue_delay_for_probing) return {};
     if (config_.probe_on_capacity_unknown && !capacity_known_ && !alr_start_ && estimated_bitrate_ < max_bitrate_ &&
         elapsed_since(at, time_last_probing_initiated_) >= config_.capacity_probe_interval) {
         return initiate_probing(at, {estimated_bitrate_ * config_.capacity_probe_scale}, true);

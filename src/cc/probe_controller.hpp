@@ -41,6 +41,11 @@ public:
         bool probe_when_stable = true;
         double stable_probe_scale = 2.0;
         TimeDelta stable_time = TimeDelta::seconds(3);
+        /// The two rules above wait while the feedback shows more queuing delay than this (plus_infinity: never
+        /// wait). A probe into a standing queue measures the bottleneck's rate (everyone's share), not spare
+        /// capacity: the flow with the larger rate (hence the larger probe) takes most of it and the queue grows.
+        /// A queue found to be a loss-based competitor's does not hold them back (see set_queue_delay).
+        TimeDelta max_queue_delay_for_probing = TimeDelta::millis(30);
         TimeDelta min_time_between_probes = TimeDelta::seconds(1);
         TimeDelta probe_duration = TimeDelta::millis(15);
         int probe_count = 5;
@@ -67,6 +72,9 @@ public:
     std::vector<ProbeClusterConfig> on_alr_ended(Timestamp at);
     /// Whether the delay-based controller currently knows the link capacity.
     void set_capacity_known(bool known) { capacity_known_ = known; }
+    /// The queuing delay the latest feedback showed (its lowest one-way delay above the path's minimum); nullopt
+    /// when unknown or when the queue is a competitor's that will not drain.
+    void set_queue_delay(std::optional<TimeDelta> delay) { queue_delay_ = delay; }
     /// When the delay-based estimate was last decreased.
     void set_last_decrease_time(Timestamp at) { last_decrease_ = at; }
     /// After recovering from a large drop: probe back towards the rate before the drop.
@@ -95,6 +103,7 @@ private:
     Timestamp time_of_last_large_drop_ = Timestamp::minus_infinity();
     DataRate mid_call_probing_rate_ = DataRate::zero();
     bool capacity_known_ = false;
+    std::optional<TimeDelta> queue_delay_;
     Timestamp last_decrease_ = Timestamp::minus_infinity();
     int next_cluster_id_ = 1;
 };
