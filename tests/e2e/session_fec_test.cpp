@@ -15,41 +15,9 @@ using namespace rtcpp::test;
 
 namespace {
 
-Configuration config(uint64_t seed, bool raw = false) {
-    Configuration c;
-    c.random_seed = seed;
-    c.raw_rtp_events = raw;
-    return c;
-}
-
-struct Pair {
-    sim::Network net{17};
-    SessionPeer a, b;
-    sim::HostId ha, hb;
-    sim::LinkId la, lb;
-
-    Pair(const sim::LinkConfig& link, bool raw = false)
-        : a("a", config(1), {*SocketAddr::parse("10.0.0.1:5000")}),
-          b("b", config(2, raw), {*SocketAddr::parse("10.0.0.2:5000")}) {
-        la = net.add_link(link);
-        lb = net.add_link(link);
-        ha = net.add_host(a, {*IpAddr::parse("10.0.0.1")}, {.uplink = la});
-        hb = net.add_host(b, {*IpAddr::parse("10.0.0.2")}, {.uplink = lb});
-    }
-    bool run_until(const std::function<bool()>& done, TimeDelta limit = TimeDelta::seconds(20)) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        return net.run_until(done, net.now() + limit);
-    }
-    void run_for(TimeDelta d) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        net.run_for(d);
-    }
+struct Pair : SessionPair {
+    explicit Pair(const sim::LinkConfig& link, bool raw = false)
+        : SessionPair(link, media_config(1), media_config(2, raw), 17) {}
 };
 
 std::vector<uint8_t> vp8_frame(int n, bool key) {

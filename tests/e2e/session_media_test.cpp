@@ -14,42 +14,9 @@ using namespace rtcpp::test;
 
 namespace {
 
-Configuration config(uint64_t seed, bool raw = false, bool video_fec = true) {
-    Configuration c;
-    c.random_seed = seed;
-    c.raw_rtp_events = raw;
-    c.video_fec = video_fec;
-    return c;
-}
-
-struct MediaPair {
-    sim::Network net{11};
-    SessionPeer a, b;
-    sim::HostId ha, hb;
-    sim::LinkId la, lb;
-
-    MediaPair(const sim::LinkConfig& link, bool raw = false, bool video_fec = true)
-        : a("a", config(1, raw, video_fec), {*SocketAddr::parse("10.0.0.1:5000")}),
-          b("b", config(2, raw), {*SocketAddr::parse("10.0.0.2:5000")}) {
-        la = net.add_link(link);
-        lb = net.add_link(link);
-        ha = net.add_host(a, {*IpAddr::parse("10.0.0.1")}, {.uplink = la});
-        hb = net.add_host(b, {*IpAddr::parse("10.0.0.2")}, {.uplink = lb});
-    }
-    bool run_until(const std::function<bool()>& done, TimeDelta limit = TimeDelta::seconds(20)) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        return net.run_until(done, net.now() + limit);
-    }
-    void run_for(TimeDelta d) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        net.run_for(d);
-    }
+struct MediaPair : SessionPair {
+    explicit MediaPair(const sim::LinkConfig& link, bool raw = false, bool video_fec = true)
+        : SessionPair(link, media_config(1, raw, video_fec), media_config(2, raw), 11) {}
 };
 
 /// A fake VP8 frame: the frame tag's P bit (bit 0 of the first byte) is clear on keyframes; the rest carries the

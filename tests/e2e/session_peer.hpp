@@ -84,4 +84,55 @@ inline void negotiate(SessionPeer& offerer, SessionPeer& answerer) {
     answerer.drain_events();
 }
 
+/// Two SessionPeers, a (10.0.0.1:5000) and b (10.0.0.2:5000), each behind an uplink of its own with `link`'s
+/// properties, on a simulated network seeded with `net_seed`.
+struct SessionPair {
+    sim::Network net;
+    SessionPeer a, b;
+    sim::HostId ha, hb;
+    sim::LinkId la, lb;
+
+    SessionPair(const sim::LinkConfig& link, const Configuration& config_a, const Configuration& config_b,
+                uint64_t net_seed)
+        : net(net_seed),
+          a("a", config_a, {*SocketAddr::parse("10.0.0.1:5000")}),
+          b("b", config_b, {*SocketAddr::parse("10.0.0.2:5000")}) {
+        la = net.add_link(link);
+        lb = net.add_link(link);
+        ha = net.add_host(a, {*IpAddr::parse("10.0.0.1")}, {.uplink = la});
+        hb = net.add_host(b, {*IpAddr::parse("10.0.0.2")}, {.uplink = lb});
+    }
+    bool run_until(const std::function<bool()>& done, TimeDelta limit = TimeDelta::seconds(20)) {
+        a.drain_events();
+        b.drain_events();
+        net.wake(ha);
+        net.wake(hb);
+        return net.run_until(done, net.now() + limit);
+    }
+    void run_for(TimeDelta d) {
+        a.drain_events();
+        b.drain_events();
+        net.wake(ha);
+        net.wake(hb);
+        net.run_for(d);
+    }
+    /// Offer from a, answer from b, until both are connected.
+    bool connect() {
+        negotiate(a, b);
+        return run_until([&] {
+            return a.session->connection_state() == PeerConnectionState::Connected &&
+                   b.session->connection_state() == PeerConnectionState::Connected;
+        });
+    }
+};
+
+/// A seeded Configuration for media tests.
+inline Configuration media_config(uint64_t seed, bool raw_rtp_events = false, bool video_fec = true) {
+    Configuration c;
+    c.random_seed = seed;
+    c.raw_rtp_events = raw_rtp_events;
+    c.video_fec = video_fec;
+    return c;
+}
+
 } // namespace rtcpp::test

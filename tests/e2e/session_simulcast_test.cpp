@@ -17,27 +17,11 @@ namespace {
 
 const std::vector<std::string> kRids = {"q", "h", "f"};
 
-Configuration config(uint64_t seed, bool raw = false) {
-    Configuration c;
-    c.random_seed = seed;
-    c.raw_rtp_events = raw;
-    return c;
-}
-
-struct SimulcastPair {
-    sim::Network net{23};
-    SessionPeer a, b;
-    sim::HostId ha, hb;
-    sim::LinkId la, lb;
+struct SimulcastPair : SessionPair {
     TransceiverId video = 0;
 
     explicit SimulcastPair(const sim::LinkConfig& link, bool raw = false, bool audio = false)
-        : a("a", config(1), {*SocketAddr::parse("10.0.0.1:5000")}),
-          b("b", config(2, raw), {*SocketAddr::parse("10.0.0.2:5000")}) {
-        la = net.add_link(link);
-        lb = net.add_link(link);
-        ha = net.add_host(a, {*IpAddr::parse("10.0.0.1")}, {.uplink = la});
-        hb = net.add_host(b, {*IpAddr::parse("10.0.0.2")}, {.uplink = lb});
+        : SessionPair(link, media_config(1), media_config(2, raw), 23) {
         if (audio) REQUIRE(a.session->add_transceiver(MediaKind::Audio, {.direction = RtpDirection::SendOnly}));
         auto v = a.session->add_transceiver(
             MediaKind::Video, {.direction = RtpDirection::SendOnly, .codecs = {"VP8"}, .send_rids = kRids});
@@ -45,20 +29,6 @@ struct SimulcastPair {
         video = *v;
         negotiate(a, b);
         REQUIRE(run_until([&] { return b.session->connection_state() == PeerConnectionState::Connected; }));
-    }
-    bool run_until(const std::function<bool()>& done, TimeDelta limit = TimeDelta::seconds(20)) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        return net.run_until(done, net.now() + limit);
-    }
-    void run_for(TimeDelta d) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        net.run_for(d);
     }
     /// The extmap id of `uri` in a's offer.
     int ext_id(std::string_view uri) const {

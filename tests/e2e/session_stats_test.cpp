@@ -16,46 +16,8 @@ using namespace rtcpp::test;
 
 namespace {
 
-struct Pair {
-    sim::Network net{23};
-    SessionPeer a, b;
-    sim::HostId ha, hb;
-    sim::LinkId la, lb;
-
-    explicit Pair(const sim::LinkConfig& link)
-        : a("a", config(1), {*SocketAddr::parse("10.0.0.1:5000")}),
-          b("b", config(2), {*SocketAddr::parse("10.0.0.2:5000")}) {
-        la = net.add_link(link);
-        lb = net.add_link(link);
-        ha = net.add_host(a, {*IpAddr::parse("10.0.0.1")}, {.uplink = la});
-        hb = net.add_host(b, {*IpAddr::parse("10.0.0.2")}, {.uplink = lb});
-    }
-    static Configuration config(uint64_t seed) {
-        Configuration c;
-        c.random_seed = seed;
-        return c;
-    }
-    bool run_until(const std::function<bool()>& done, TimeDelta limit = TimeDelta::seconds(20)) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        return net.run_until(done, net.now() + limit);
-    }
-    void run_for(TimeDelta d) {
-        a.drain_events();
-        b.drain_events();
-        net.wake(ha);
-        net.wake(hb);
-        net.run_for(d);
-    }
-    bool connect() {
-        negotiate(a, b);
-        return run_until([&] {
-            return a.session->connection_state() == PeerConnectionState::Connected &&
-                   b.session->connection_state() == PeerConnectionState::Connected;
-        });
-    }
+struct Pair : SessionPair {
+    explicit Pair(const sim::LinkConfig& link) : SessionPair(link, media_config(1), media_config(2), 23) {}
 };
 
 std::vector<uint8_t> vp8_frame(int n, bool key) {
