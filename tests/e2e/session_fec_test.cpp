@@ -87,7 +87,9 @@ TEST_CASE("session fec: FlexFEC alone at 10% loss and 100 ms RTT repairs packets
         o.offer = p.a.session->local_description()->sdp;
         o.answer = p.b.session->local_description()->sdp;
         for (const auto& e : p.b.events_of<event::RtpPacket>()) o.arrived.push_back(e.packet);
-        for (const auto* out : p.a.session->get_stats(p.net.now()).all<OutboundRtpStats>()) o.outbound_packets += out->packets_sent;
+        // The report must outlive the loop: all() points into it.
+        const StatsReport report = p.a.session->get_stats(p.net.now());
+        for (const auto* out : report.all<OutboundRtpStats>()) o.outbound_packets += out->packets_sent;
         return o;
     };
     const Outcome fec = run({"VP8", "flexfec-03"});
