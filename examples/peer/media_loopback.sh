@@ -44,12 +44,13 @@ for rx_side in 'ab':
     check(ad >= 0.8 * ref_a, f'{rx_side}: decoded {ad} audio frames of ~{ref_a}')
     pm = re.search(r'media: video \S+ test pattern frames (\d+) of (\d+) decoded', open(os.path.join(d, rx_side + '.log')).read())
     check(pm is not None and int(pm.group(1)) >= 0.95 * vd, f'{rx_side}: test pattern counters read back: {pm.group(0) if pm else None}')
-    # Received audio is played through the adaptive jitter buffer: on loopback nearly nothing is late, and the
-    # playout delay stays near the buffer's 60 ms start (no jitter to adapt to).
+    # Received audio is played through the adaptive jitter buffer: on loopback little is late and the playout delay
+    # stays low. The buffer adapts down to ~8 ms here, so a scheduling hiccup of the process (ASan, a loaded CI
+    # machine) makes a few packets late: up to 5 % is the playout clock's, a broken buffer loses far more.
     jb = re.search(r'media: audio \S+ jitter buffer late-loss ([\d.]+) % \((\d+) late of (\d+) packets\) playout delay '
                    r'mean (\d+) ms p95 (\d+) ms target (\d+) ms; frames normal (\d+) fec (\d+) concealed (\d+)',
                    open(os.path.join(d, rx_side + '.log')).read())
-    check(jb is not None and float(jb.group(1)) <= 1.0 and int(jb.group(3)) >= 0.8 * ref_a and int(jb.group(5)) < 200
+    check(jb is not None and float(jb.group(1)) <= 5.0 and int(jb.group(3)) >= 0.8 * ref_a and int(jb.group(5)) < 200
           and int(jb.group(7)) >= 0.8 * ref_a, f'{rx_side}: audio jitter buffer: {jb.group(0) if jb else None}')
     ivf = glob.glob(os.path.join(d, rx_side, 'video-*.ivf'))
     h264 = glob.glob(os.path.join(d, rx_side, 'video-*.h264'))
