@@ -289,6 +289,21 @@ struct MediaShared {
 constexpr int kVideoWidth = 640;
 constexpr int kVideoHeight = 360;
 constexpr int kVideoFps = 30;
+
+// H.264 without packetization-mode=1 (RFC 6184: absent means 0) sends every NAL unit whole, so the encoder must
+// cut its pictures into slices that fit one packet's payload.
+size_t h264_nal_limit(const rtcpp::TransceiverInfo& t) {
+    if (t.send_codec != "H264" && t.send_codec != "h264") return 0;
+    std::string_view f = t.send_fmtp;
+    while (!f.empty()) {
+        const auto end = f.find(';');
+        auto param = f.substr(0, end);
+        while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
+        if (param == "packetization-mode=1") return 0;
+        f = end == std::string_view::npos ? std::string_view{} : f.substr(end + 1);
+    }
+    return t.max_payload_size;
+}
 // What a packet costs GCC beyond its payload: RTP header with the mid and transport-wide sequence extensions (20
 // bytes) + the 44 the media engine adds for SRTP/UDP/IP; the media engine's largest payload; and the audio as GCC
 // sees it (32 kbps Opus in 20 ms packets: 80 bytes + overhead, 50 a second).
@@ -422,7 +437,8 @@ private:
                         layer.next = now;
                         layer.rid = t.send_rids[i];
                         layer.lowest = i == 0;
-                        layer.video = peer::VideoSource::create(*c, kVideoWidth / scale, kVideoHeight / scale, kVideoFps);
+                        layer.video = peer::VideoSource::create(*c, kVideoWidth / scale, kVideoHeight / scale, kVideoFps,
+                                                              h264_nal_limit(t));
                         layer.period = std::chrono::microseconds(1000000 / kVideoFps);
                         std::fprintf(stderr, "[%8.1f ms] sending %s layer %s (%dx%d) on mid %s\n", elapsed_ms(),
                                      t.send_codec.c_str(), layer.rid.c_str(), kVideoWidth / scale, kVideoHeight / scale,
@@ -431,7 +447,7 @@ private:
                     }
                     continue;
                 } else if (auto c = codec::video_codec_from_name(t.send_codec); t.kind == MediaKind::Video && c) {
-                    s.video = peer::VideoSource::create(*c, kVideoWidth, kVideoHeight, kVideoFps);
+                    s.video = peer::VideoSource::create(*c, kVideoWidth, kVideoHeight, kVideoFps, h264_nal_limit(t));
                     s.period = std::chrono::microseconds(1000000 / kVideoFps);
                 }
                 if (!s.audio && !s.video) {

@@ -331,7 +331,7 @@ std::vector<uint8_t> AudioSource::next() {
     return p ? std::move(*p) : std::vector<uint8_t>{};
 }
 
-std::unique_ptr<VideoSource> VideoSource::create(VideoCodec codec, int width, int height, int fps) {
+std::unique_ptr<VideoSource> VideoSource::create(VideoCodec codec, int width, int height, int fps, size_t max_nal_size) {
     auto s = std::make_unique<VideoSource>();
     s->codec_ = codec;
     if (codec == VideoCodec::H264) {
@@ -340,6 +340,7 @@ std::unique_ptr<VideoSource> VideoSource::create(VideoCodec codec, int width, in
         cfg.height = height;
         cfg.fps = fps;
         cfg.bitrate = rtcpp::DataRate::kbps(800);
+        cfg.max_nal_size = max_nal_size;
         auto enc = H264Encoder::create(cfg);
         if (!enc) {
             std::fprintf(stderr, "video source: %s\n", enc.error().to_string().c_str());

@@ -128,7 +128,9 @@ private:
 /// The test pattern as VP8, VP9 or H.264. Not thread-safe: one sender thread uses it.
 class VideoSource {
 public:
-    static std::unique_ptr<VideoSource> create(rtcpp::codec::VideoCodec codec, int width, int height, int fps);
+    /// max_nal_size: 0, or H.264 slices of at most this many bytes (packetization-mode 0).
+    static std::unique_ptr<VideoSource> create(rtcpp::codec::VideoCodec codec, int width, int height, int fps,
+                                               size_t max_nal_size = 0);
     /// The next frame (empty if the encoder produced none); H.264 as an Annex B access unit.
     std::vector<uint8_t> next(bool force_keyframe, bool* keyframe = nullptr);
     rtcpp::codec::VideoCodec codec() const { return codec_; }

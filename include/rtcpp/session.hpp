@@ -129,6 +129,11 @@ struct TransceiverInfo {
     std::string send_codec;
     uint8_t send_payload_type = 0;
     uint32_t clock_rate = 0;
+    /// The negotiated format parameters of send_codec (a=fmtp), e.g. H.264's packetization-mode.
+    std::string send_fmtp;
+    /// The largest RTP payload send_frame makes. With H.264 packetization-mode=0 (no fragmentation) every NAL unit
+    /// of a frame must fit it: the encoder limits its slices to this size.
+    size_t max_payload_size = 0;
     /// The remote's msid stream ids for what we receive.
     std::vector<std::string> remote_stream_ids;
     /// Simulcast layers we send, as negotiated (lowest first); empty: one stream on `ssrc`.

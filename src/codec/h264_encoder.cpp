@@ -40,6 +40,9 @@ Result<std::unique_ptr<H264Encoder>> H264Encoder::create(const H264EncoderConfig
     if (config.width <= 0 || config.height <= 0 || config.width % 2 != 0 || config.height % 2 != 0 ||
         config.width > 4096 || config.height > 2304 || config.fps <= 0 || config.fps > 120)
         return make_error(ErrorCategory::RangeError, "codec", "bad H.264 encoder size or frame rate");
+    // Below a few hundred bytes a slice cannot hold a macroblock row's worth of an IDR picture.
+    if (config.max_nal_size != 0 && config.max_nal_size < 400)
+        return make_error(ErrorCategory::RangeError, "codec", "H.264 max_nal_size below 400 bytes");
     ISVCEncoder* raw = nullptr;
     if (int rc = WelsCreateSVCEncoder(&raw); rc != 0 || !raw) return wels_error("WelsCreateSVCEncoder", rc);
     auto impl = std::make_unique<Impl>();
@@ -82,9 +85,18 @@ Result<std::unique_ptr<H264Encoder>> H264Encoder::create(const H264EncoderConfig
     layer.iMaxSpatialBitrate = UNSPECIFIED_BIT_RATE;
     layer.uiProfileIdc = PRO_BASELINE;
     layer.uiLevelIdc = LEVEL_3_1;
-    // One slice per picture: packetization-mode 1 fragments it with FU-A.
-    layer.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE;
-    layer.sSliceArgument.uiSliceNum = 1;
+    if (config.max_nal_size == 0) {
+        // One slice per picture: packetization-mode 1 fragments it with FU-A.
+        layer.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE;
+        layer.sSliceArgument.uiSliceNum = 1;
+    } else {
+        // Packetization-mode 0 has no fragmentation: openh264 closes a slice before it outgrows the limit (its
+        // size-limited mode counts the start code, hence the 4 bytes). libwebrtc does the same for mode 0.
+        const auto limit = static_cast<unsigned int>(std::min<size_t>(config.max_nal_size + 4, 65'535));
+        layer.sSliceArgument.uiSliceMode = SM_SIZELIMITED_SLICE;
+        layer.sSliceArgument.uiSliceSizeConstraint = limit;
+        p.uiMaxNalSize = limit;
+    }
     if (int rc = enc->InitializeExt(&p); rc != 0) return wels_error("openh264 InitializeExt", rc);
     int format = videoFormatI420;
     if (int rc = enc->SetOption(ENCODER_OPTION_DATAFORMAT, &format); rc != 0)

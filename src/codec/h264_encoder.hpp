@@ -1,6 +1,6 @@
 // libopenh264 H.264 encoder set up for real-time sending, for the examples: Constrained Baseline (CAVLC, no B
-// frames), one slice per picture, no frame skipping, output as Annex B access units. Chromium's
-// packetization-mode=1 profile-level-id=42e01f fits it (level 3.1 covers 720p30).
+// frames), one slice per picture (or slices of a bounded size for packetization-mode 0), no frame skipping, output
+// as Annex B access units. Chromium's profile-level-id=42e01f fits it (level 3.1 covers 720p30).
 #pragma once
 
 #include "codec/image.hpp"
@@ -20,6 +20,9 @@ struct H264EncoderConfig {
     DataRate bitrate = DataRate::kbps(1000);
     /// Longest distance between automatic IDR pictures, in frames (requests force one sooner).
     int keyframe_interval = 3000;
+    /// 0: one slice per picture (packetization-mode 1 fragments it with FU-A). Otherwise the largest NAL unit in
+    /// bytes: packetization-mode 0 sends each NAL unit whole in one packet, so slices must fit a packet's payload.
+    size_t max_nal_size = 0;
 };
 
 class H264Encoder {

@@ -11,6 +11,7 @@
 #include "rtp/rtx.hpp"
 #include "rtp/vp8_payload.hpp"
 #include "rtp/vp9_payload.hpp"
+#include "sdp/codec_match.hpp"
 
 #include <rtcpp/log.hpp>
 
@@ -57,8 +58,11 @@ std::unique_ptr<rtp::Packetizer> make_packetizer(const std::string& name, const 
         d.picture_id = static_cast<uint16_t>(random.next_u32() & 0x7FFF);
         return std::make_unique<rtp::Vp9Packetizer>(d);
     }
-    if (ieq(name, "H264"))
-        return std::make_unique<rtp::H264Packetizer>(fmtp.find("packetization-mode=0") != std::string::npos ? 0 : 1);
+    if (ieq(name, "H264")) {
+        // RFC 6184: without the parameter the mode is 0 (single NAL unit).
+        const auto mode = sdp::fmtp_value(sdp::parse_fmtp(fmtp), "packetization-mode").value_or("0");
+        return std::make_unique<rtp::H264Packetizer>(mode == "1" ? 1 : 0);
+    }
     if (ieq(name, "AV1")) return std::make_unique<rtp::Av1Packetizer>();
     return nullptr;
 }
@@ -381,7 +385,8 @@ std::optional<MediaEngine::SendInfo> MediaEngine::send_info(size_t transceiver) 
     const Transceiver& t = !st.sender && !st.layers.empty() ? st.layers.front() : st; // simulcast: the layers' codec
     if (!t.sender) return std::nullopt;
     const auto& c = t.sender->codec;
-    return SendInfo{c.name, c.pt, c.clock_rate};
+    // With FEC on, RED's byte comes out of the payload (see send_frame): the smaller size holds either way.
+    return SendInfo{c.name, c.pt, c.clock_rate, c.fmtp, kMaxPayload - 1};
 }
 
 std::vector<uint8_t> MediaEngine::build_packet(const rtp::RtpHeader& h, ByteView payload) {

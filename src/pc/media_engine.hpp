@@ -89,6 +89,8 @@ public:
         std::string codec;
         uint8_t payload_type = 0;
         uint32_t clock_rate = 0;
+        std::string fmtp;
+        size_t max_payload_size = 0;
     };
     std::optional<SendInfo> send_info(size_t transceiver) const;
     std::vector<RtpStats> stats() const;

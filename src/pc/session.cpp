@@ -960,6 +960,8 @@ struct Session::Impl {
             info.send_codec = si->codec;
             info.send_payload_type = si->payload_type;
             info.clock_rate = si->clock_rate;
+            info.send_fmtp = si->fmtp;
+            info.max_payload_size = si->max_payload_size;
         }
         info.send_rids = media->send_rids(index);
         if (negotiated) {

@@ -110,6 +110,73 @@ TEST_CASE("H.264: encode -> RTP packetize (FU-A) -> depacketize -> decode keeps 
     CHECK(depacketizer.stats().dropped_frames == 0);
 }
 
+TEST_CASE("H.264 packetization-mode 0: slices fit the payload size, every packet is one whole NAL unit, all decode") {
+    // Without fragmentation (mode 0) a 640x360 IDR picture only fits 1,099-byte packets cut into slices.
+    constexpr int kW = 640, kH = 360, kFrames = 45, kForceKeyAt = 30;
+    constexpr size_t kMaxPayload = 1099;
+    H264EncoderConfig cfg;
+    cfg.width = kW;
+    cfg.height = kH;
+    cfg.bitrate = DataRate::kbps(1500);
+    cfg.max_nal_size = kMaxPayload;
+    auto enc = H264Encoder::create(cfg);
+    REQUIRE_MESSAGE(enc.ok(), (enc.ok() ? "" : enc.error().to_string()));
+    auto dec = H264Decoder::create();
+    REQUIRE(dec.ok());
+    TestPattern pattern(kW, kH);
+    rtcpp::rtp::H264Packetizer packetizer(0);
+    rtcpp::rtp::H264Depacketizer depacketizer;
+    uint16_t seq = 100;
+    int decoded = 0, counters = 0, keyframes = 0;
+    size_t largest_nal = 0, most_slices = 0;
+    for (int i = 0; i < kFrames; ++i) {
+        const auto src = pattern.render(static_cast<uint64_t>(i));
+        auto out = (*enc)->encode(src, i == kForceKeyAt);
+        REQUIRE(out.ok());
+        REQUIRE(out->size() == 1);
+        const auto& f = out->front();
+        size_t slices = 0;
+        for (auto nal : rtcpp::rtp::split_annex_b(f.data)) {
+            largest_nal = std::max(largest_nal, nal.size());
+            const uint8_t type = nal.empty() ? 0 : nal[0] & 0x1f;
+            if (type == rtcpp::rtp::kH264Idr || type == 1) ++slices;
+        }
+        most_slices = std::max(most_slices, slices);
+        if (f.keyframe) ++keyframes;
+        auto payloads = packetizer.packetize(f.data, kMaxPayload);
+        REQUIRE_MESSAGE(payloads.ok(), (payloads.ok() ? "" : payloads.error().to_string()));
+        const uint32_t ts = static_cast<uint32_t>(i) * 3000;
+        for (const auto& p : *payloads) {
+            CHECK(p.data.size() <= kMaxPayload);
+            const uint8_t type = p.data[0] & 0x1f;
+            CHECK(type >= 1); // a single NAL unit packet: no STAP-A (24) or FU-A (28) in mode 0
+            CHECK(type <= 23);
+            depacketizer.handle_payload(p.data, seq++, ts, p.marker);
+        }
+        auto frame = depacketizer.poll_frame();
+        REQUIRE(frame.has_value());
+        auto pic = (*dec)->decode(frame->data);
+        REQUIRE_MESSAGE(pic.ok(), (pic.ok() ? "" : pic.error().to_string()));
+        REQUIRE(pic->has_value());
+        ++decoded;
+        if (read_frame_counter(**pic) == static_cast<uint32_t>(i)) ++counters;
+    }
+    MESSAGE("H.264 mode 0 " << kW << "x" << kH << ": " << decoded << "/" << kFrames << " decoded, largest NAL "
+                            << largest_nal << " bytes, up to " << most_slices << " slices per picture");
+    CHECK(decoded == kFrames);
+    CHECK(counters == kFrames);
+    CHECK(keyframes == 2);
+    CHECK(largest_nal <= kMaxPayload);
+    CHECK(most_slices > 1); // the IDR pictures did need cutting
+    CHECK((*dec)->errors() == 0);
+}
+
+TEST_CASE("H.264 encoder: a slice limit below 400 bytes is refused") {
+    H264EncoderConfig cfg;
+    cfg.max_nal_size = 200;
+    CHECK_FALSE(H264Encoder::create(cfg).ok());
+}
+
 TEST_CASE("H.264 encoder: set_bitrate changes the output size") {
     // The pattern needs about 400 kbps at best quality at 320x240: above that openh264 has nothing to spend bits on.
     auto enc = make_encoder(320, 240, DataRate::kbps(300));

@@ -607,8 +607,11 @@ async function main() {
     // H.264 (libopenh264 on both sides; Chromium's offer has every H.264 profile/packetization-mode it supports).
     { id: 'chromium-sends-h264', name: 'chromium sends camera+mic H264, rtcpp decodes', run: chromiumSends, codec: 'H264', port: 18680 },
     { id: 'rtcpp-offers-h264', name: 'rtcpp offers testsrc H264, chromium answers', run: rtcppOffers, codec: 'H264', port: 18690 },
-    // Chromium offers to receive Constrained Baseline 3.1, packetization-mode 1 only: what rtcpp's encoder makes.
+    // Chromium offers to receive Constrained Baseline 3.1, packetization-mode 1 only (FU-A carries one slice per picture).
     { id: 'rtcpp-answers-h264', name: 'rtcpp sends testsrc H264 (42e01f, mode 1 only) to a chromium recvonly offer', run: rtcppSends, codec: 'H264', fmtp: ['profile-level-id=42e01f', 'packetization-mode=1'], port: 18695 },
+    // The same with packetization-mode 0 only: no fragmentation, so rtcpp-peer's encoder cuts pictures into slices
+    // that fit one packet each (TransceiverInfo::max_payload_size).
+    { id: 'rtcpp-answers-h264-mode0', name: 'rtcpp sends testsrc H264 (42e01f, mode 0 only) to a chromium recvonly offer', run: rtcppSends, codec: 'H264', fmtp: ['profile-level-id=42e01f', 'packetization-mode=0'], port: 18696 },
     // Opus stereo=1 both ways in the SDP: Chromium encodes stereo, rtcpp decodes and records two channels.
     { id: 'chromium-sends-stereo', name: 'chromium sends camera+mic with stereo Opus, rtcpp decodes 2 channels', run: chromiumSends, codec: 'VP8', onlyCodec: true, stereo: true, port: 18698 },
     { id: 'chromium-sends-simulcast', name: 'chromium sends three-rid VP8 simulcast, rtcpp decodes', run: chromiumSends, codec: 'VP8', onlyCodec: true, simulcast: true, port: 18650 },
