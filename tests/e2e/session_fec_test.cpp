@@ -20,16 +20,6 @@ struct Pair : SessionPair {
         : SessionPair(link, media_config(1), media_config(2, raw), 17) {}
 };
 
-std::vector<uint8_t> vp8_frame(int n, bool key) {
-    std::vector<uint8_t> f(static_cast<size_t>(key ? 5000 : 300 + (n * 397) % 2500));
-    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<uint8_t>((n * 31 + static_cast<int>(i)) & 0xFF);
-    f[0] = static_cast<uint8_t>(key ? 0x10 : 0x11);
-    f[1] = static_cast<uint8_t>(n & 0xFF);
-    f[2] = static_cast<uint8_t>(n >> 8);
-    return f;
-}
-
-int frame_number(const std::vector<uint8_t>& data) { return data.size() < 3 ? -1 : data[1] | (data[2] << 8); }
 
 /// "a=ssrc-group:FEC-FR <media> <fec>" of an SDP text: the FEC SSRC, 0 if none.
 uint32_t fec_fr_ssrc(const std::string& sdp) {
@@ -66,24 +56,13 @@ TEST_CASE("session fec: FlexFEC alone at 10% loss and 100 ms RTT repairs packets
         REQUIRE(video);
         negotiate(p.a, p.b);
         REQUIRE(p.run_until([&] { return p.b.session->connection_state() == PeerConnectionState::Connected; }));
-        sim::LinkConfig lossy = link;
-        lossy.loss = 0.10;
-        p.net.set_link(p.la, lossy);
-        for (int i = 0; i < 300; ++i) {
-            REQUIRE(p.a.session->send_frame(*video, vp8_frame(i, i % 150 == 0), static_cast<uint32_t>(i * 3000)));
-            p.run_for(TimeDelta::millis(33));
-        }
-        p.run_for(TimeDelta::seconds(2));
+        const LossyVideoRun run = send_video_through_loss(p, *video, link, 0.10);
+        CHECK(run.intact);
         Outcome o;
-        std::vector<int> got;
-        for (const auto& f : p.b.events_of<event::MediaFrame>()) {
-            CHECK(f.data == vp8_frame(frame_number(f.data), f.keyframe));
-            got.push_back(frame_number(f.data));
-        }
-        o.frames = got.size();
-        o.in_order = std::is_sorted(got.begin(), got.end());
-        o.sent = p.a.session->rtp_stats().at(0);
-        o.received = p.b.session->rtp_stats().at(0);
+        o.frames = run.frames;
+        o.in_order = run.in_order;
+        o.sent = run.sent;
+        o.received = run.received;
         o.offer = p.a.session->local_description()->sdp;
         o.answer = p.b.session->local_description()->sdp;
         for (const auto& e : p.b.events_of<event::RtpPacket>()) o.arrived.push_back(e.packet);

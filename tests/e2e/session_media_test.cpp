@@ -19,17 +19,6 @@ struct MediaPair : SessionPair {
         : SessionPair(link, media_config(1, raw, video_fec), media_config(2, raw), 11) {}
 };
 
-/// A fake VP8 frame: the frame tag's P bit (bit 0 of the first byte) is clear on keyframes; the rest carries the
-/// frame number so the receiver can check content and order. Sizes span one to several packets.
-std::vector<uint8_t> vp8_frame(int n, bool key) {
-    std::vector<uint8_t> f(static_cast<size_t>(key ? 5000 : 300 + (n * 397) % 2500));
-    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<uint8_t>((n * 31 + static_cast<int>(i)) & 0xFF);
-    f[0] = static_cast<uint8_t>(key ? 0x10 : 0x11);
-    f[1] = static_cast<uint8_t>(n & 0xFF);
-    f[2] = static_cast<uint8_t>(n >> 8);
-    return f;
-}
-
 std::vector<uint8_t> opus_frame(int n) {
     std::vector<uint8_t> f(80);
     f[0] = 0x78; // TOC: a CELT 20 ms frame
@@ -37,8 +26,6 @@ std::vector<uint8_t> opus_frame(int n) {
     f[2] = static_cast<uint8_t>(n >> 8);
     return f;
 }
-
-int frame_number(const std::vector<uint8_t>& data) { return data.size() < 3 ? -1 : data[1] | (data[2] << 8); }
 
 } // namespace
 
@@ -187,11 +174,6 @@ TEST_CASE("session media: 10% loss on video is repaired by NACK and RTX") {
 }
 
 TEST_CASE("session media: 10% loss at 100 ms RTT: ULPFEC in RED repairs what NACK would take a round trip for") {
-    struct Outcome {
-        size_t frames = 0;
-        bool in_order = false;
-        RtpStats sent, received;
-    };
     auto run = [](bool video_fec) {
         sim::LinkConfig link;
         link.delay = TimeDelta::millis(50);
@@ -202,28 +184,12 @@ TEST_CASE("session media: 10% loss at 100 ms RTT: ULPFEC in RED repairs what NAC
         negotiate(p.a, p.b);
         CHECK(p.b.session->local_description()->sdp.find(" ulpfec/90000") != std::string::npos);
         REQUIRE(p.run_until([&] { return p.b.session->connection_state() == PeerConnectionState::Connected; }));
-        sim::LinkConfig lossy = link;
-        lossy.loss = 0.10;
-        p.net.set_link(p.la, lossy);
-        for (int i = 0; i < 300; ++i) {
-            REQUIRE(p.a.session->send_frame(*video, vp8_frame(i, i % 150 == 0), static_cast<uint32_t>(i * 3000)));
-            p.run_for(TimeDelta::millis(33));
-        }
-        p.run_for(TimeDelta::seconds(2));
-        Outcome o;
-        std::vector<int> got;
-        for (const auto& f : p.b.events_of<event::MediaFrame>()) {
-            CHECK(f.data == vp8_frame(frame_number(f.data), f.keyframe));
-            got.push_back(frame_number(f.data));
-        }
-        o.frames = got.size();
-        o.in_order = std::is_sorted(got.begin(), got.end());
-        o.sent = p.a.session->rtp_stats().at(0);
-        o.received = p.b.session->rtp_stats().at(0);
-        return o;
+        const LossyVideoRun run = send_video_through_loss(p, *video, link, 0.10);
+        CHECK(run.intact);
+        return run;
     };
-    const Outcome fec = run(true);
-    const Outcome nack_only = run(false);
+    const LossyVideoRun fec = run(true);
+    const LossyVideoRun nack_only = run(false);
     MESSAGE("with FEC: " << fec.frames << " of 300 frames, protection " << fec.sent.fec_protection << ", "
                          << fec.sent.fec_packets_sent << " FEC packets, " << fec.received.fec_packets_recovered
                          << " recovered, " << fec.sent.retransmitted_packets_sent << " retransmissions; NACK only: "

@@ -6,6 +6,7 @@
 
 #include <rtcpp/session.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -125,6 +126,55 @@ struct SessionPair {
         });
     }
 };
+
+/// A fake VP8 frame: the frame tag's P bit (bit 0 of the first byte) is clear on keyframes; the rest carries the
+/// frame number (bytes 1-2) so the receiver can check content and order. Sizes span one to several packets.
+inline std::vector<uint8_t> vp8_frame(int n, bool key) {
+    std::vector<uint8_t> f(static_cast<size_t>(key ? 5000 : 300 + (n * 397) % 2500));
+    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<uint8_t>((n * 31 + static_cast<int>(i)) & 0xFF);
+    f[0] = static_cast<uint8_t>(key ? 0x10 : 0x11);
+    f[1] = static_cast<uint8_t>(n & 0xFF);
+    f[2] = static_cast<uint8_t>(n >> 8);
+    return f;
+}
+
+/// The frame number vp8_frame (and the tests' fake Opus frames) put in bytes 1-2; -1 if too short.
+inline int frame_number(const std::vector<uint8_t>& data) { return data.size() < 3 ? -1 : data[1] | (data[2] << 8); }
+
+/// What b got of `count` vp8_frame()s (a keyframe every 150) that a sent on `video` at 30 fps while a's uplink
+/// (`link` otherwise) lost `loss` of its packets, after 2 s more to settle.
+struct LossyVideoRun {
+    size_t frames = 0;
+    bool intact = true;  // every frame's bytes as sent
+    bool in_order = true;
+    RtpStats sent, received;
+};
+inline LossyVideoRun send_video_through_loss(SessionPair& p, TransceiverId video, const sim::LinkConfig& link,
+                                             double loss, int count = 300) {
+    sim::LinkConfig lossy = link;
+    lossy.loss = loss;
+    p.net.set_link(p.la, lossy);
+    LossyVideoRun r;
+    for (int i = 0; i < count; ++i) {
+        if (!p.a.session->send_frame(video, vp8_frame(i, i % 150 == 0), static_cast<uint32_t>(i * 3000))) {
+            r.intact = false;
+            return r;
+        }
+        p.run_for(TimeDelta::millis(33));
+    }
+    p.run_for(TimeDelta::seconds(2));
+    int last = -1;
+    for (const auto& f : p.b.events_of<event::MediaFrame>()) {
+        const int n = frame_number(f.data);
+        r.intact = r.intact && f.data == vp8_frame(n, f.keyframe);
+        r.in_order = r.in_order && n > last;
+        last = std::max(last, n);
+        ++r.frames;
+    }
+    r.sent = p.a.session->rtp_stats().at(0);
+    r.received = p.b.session->rtp_stats().at(0);
+    return r;
+}
 
 /// A seeded Configuration for media tests.
 inline Configuration media_config(uint64_t seed, bool raw_rtp_events = false, bool video_fec = true) {

@@ -20,13 +20,6 @@ struct Pair : SessionPair {
     explicit Pair(const sim::LinkConfig& link) : SessionPair(link, media_config(1), media_config(2), 23) {}
 };
 
-std::vector<uint8_t> vp8_frame(int n, bool key) {
-    std::vector<uint8_t> f(static_cast<size_t>(key ? 4000 : 400 + (n * 397) % 2000));
-    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<uint8_t>((n * 31 + static_cast<int>(i)) & 0xFF);
-    f[0] = static_cast<uint8_t>(key ? 0x10 : 0x11); // VP8 frame tag: P bit clear on keyframes
-    return f;
-}
-
 std::vector<uint8_t> opus_frame(int n) {
     std::vector<uint8_t> f(60 + n % 40, static_cast<uint8_t>(n));
     f[0] = 0x78;
