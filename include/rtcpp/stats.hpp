@@ -63,7 +63,7 @@ struct InboundRtpStats : RtpStreamStats {
     uint64_t bytes_received = 0;        ///< payload bytes
     uint64_t header_bytes_received = 0; ///< RTP header and extensions
     std::optional<Timestamp> last_packet_received_timestamp;
-    uint64_t retransmitted_packets_received = 0; ///< by RTX or recovered by FEC
+    uint64_t retransmitted_packets_received = 0; ///< by RTX (packets rebuilt from FEC: RtpStats::fec_packets_recovered)
     uint64_t retransmitted_bytes_received = 0;
     std::optional<uint32_t> rtx_ssrc;
     /// Video: whole frames depacketized and handed to the application (framesDecoded is the application's business).

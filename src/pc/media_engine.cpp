@@ -941,7 +941,9 @@ void MediaEngine::deliver(Timestamp now, Receiver& r, const rtp::RtpPacketView& 
         r.stats->handle_packet(now, view.sequence_number(), view.timestamp(), view.payload().size(), retransmitted);
     ++t.stats.packets_received;
     t.stats.bytes_received += view.payload().size();
-    count_received(r, now, packet.size(), view.payload().size(), retransmitted);
+    // A packet rebuilt from FEC (not counted as received) is no retransmission: W3C's retransmittedPacketsReceived
+    // counts RTX; rebuilt packets are RtpStats::fec_packets_recovered.
+    count_received(r, now, packet.size(), view.payload().size(), retransmitted && count_received_packet);
     if (r.pt != codec->pt) {
         r.pt = codec->pt;
         r.frames.reset();
