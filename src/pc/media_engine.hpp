@@ -29,6 +29,8 @@
 #include "rtp/red.hpp"
 #include "sdp/negotiator.hpp"
 
+#include "core/ring_queue.hpp"
+
 #include <rtcpp/random.hpp>
 #include <rtcpp/session.hpp>
 #include <rtcpp/stats.hpp>
@@ -82,6 +84,8 @@ public:
     std::optional<OutgoingPacket> poll_packet();
     /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation).
     void recycle(std::vector<uint8_t>&& buffer);
+    /// Whether recycle() would keep another buffer (its pool is bounded).
+    bool wants_buffers() const { return spare_buffers_.size() < kMaxSpareBuffers; }
     Timestamp poll_timeout() const;
 
     /// Send-side facts once negotiated (for TransceiverInfo).
@@ -300,7 +304,7 @@ private:
     std::vector<uint8_t> red_payload_;      // scratch: a RED block header and the payload it wraps
     std::vector<Transceiver> transceivers_; // by negotiator index
     std::map<uint32_t, std::unique_ptr<Receiver>> receivers_;
-    std::deque<OutgoingPacket> out_;
+    RingQueue<OutgoingPacket> out_; // not a deque: no block allocations as packets pass through
     // Send-path buffers reused from packet to packet: the packetizer's payloads, and sent packets given back
     // through recycle() (bounded: a 40 kB keyframe is ~37 packets).
     std::vector<rtp::RtpPayload> payloads_;
