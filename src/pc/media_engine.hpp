@@ -172,6 +172,14 @@ private:
             TimeDelta total_rtt = TimeDelta::zero();
             uint64_t rtt_measurements = 0;
         } send_counters;
+        /// Where stamp_send_time() writes in this stream's packets, kept from the first one: the offset of the
+        /// placeholder and the header bytes before it. A packet whose header starts the same way has it there too
+        /// (no parse); any other is parsed, and becomes the kept layout.
+        struct StampLayout {
+            uint8_t id = 0;
+            uint16_t offset = 0; ///< 0: none kept
+            std::array<uint8_t, 64> prefix{}; ///< bytes 12..offset (the extension block up to the placeholder)
+        } stamp_layout;
     };
     /// One incoming SSRC.
     struct Receiver {
@@ -228,6 +236,9 @@ private:
     /// twice, the second arrival a round trip late.
     void stamp_send_time(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet, cc::PacketKind kind,
                          const cc::PacedPacketInfo& pacing_info);
+    /// The offset of extension `id` (`size` bytes) in one of t's packets: from t.stamp_layout, or parsed.
+    static std::optional<size_t> stamp_offset(Transceiver& t, const std::vector<uint8_t>& packet, uint8_t id,
+                                              size_t size);
     /// Padding-only packets on an RTX stream, about `size` in total: probe clusters need bytes when no media waits.
     void send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);

@@ -294,7 +294,7 @@ TEST_CASE("steady state: a Session sending Opus and VP8 allocates nothing per pa
     MESSAGE(c.rtp_packets << " RTP packets (" << c.video_frames << " video, " << c.audio_frames
                           << " audio frames): " << c.packet_allocations << " allocations in " << c.packet_sections
                           << " send_frame/pacer sections; " << c.interval_allocations << " in " << c.interval_sections
-                          << " sections that also sent RTCP/STUN (at most " << c.max_interval_allocations
+                          << " sections that also sent RTCP/STUN or raised an event (at most " << c.max_interval_allocations
                           << "); " << c.input_allocations << " handling " << c.input_sections
                           << " datagrams from the peer; " << c.rtcp_packets << " RTCP sent");
     CHECK(c.rtp_packets >= 1000);
@@ -302,6 +302,10 @@ TEST_CASE("steady state: a Session sending Opus and VP8 allocates nothing per pa
     CHECK(c.audio_frames >= 249);
     // The peer got them: the path is the real one.
     CHECK(loop.frames_received() - received_before >= 380);
+    // Transport-wide sequence numbers are stamped where the feedback finds them: the estimate follows the stream.
+    const auto rate = loop.pair().a.session->stats().available_outgoing_bitrate;
+    REQUIRE(rate);
+    CHECK(rate->bps() > 2'000'000);
     // The target: nothing per packet.
     CHECK(c.packet_allocations == 0);
     // Sections that sent RTCP or STUN are per interval (a sender report about every second, consent every ~5 s):

@@ -8,7 +8,8 @@
 // What `a` does is counted (allocations through the caller's counter, process CPU time) in three kinds of
 // sections:
 //   packet:   send_frame, and handle_timeout calls that sent only RTP (the pacer releasing media);
-//   interval: handle_timeout calls that sent RTCP or STUN too (sender reports, consent checks), per interval;
+//   interval: handle_timeout calls that also sent RTCP or STUN (sender reports, consent checks) or raised an
+//             event (TargetBitrate), per interval;
 //   input:    handle_datagram with what `b` sent (receiver reports, feedback, consent answers), per interval.
 // Each section includes draining `a`'s output. `b`'s work and the simulated wire are not counted.
 // Used by tests/alloc (zero allocations per packet) and bench/bench_session.cpp (rate and allocations).
@@ -106,9 +107,10 @@ public:
             if (a.poll_timeout() <= now_) {
                 const Section s = begin();
                 a.handle_timeout(now_);
-                const uint64_t rtcp = sent_rtcp_, other = sent_other_;
+                const uint64_t rtcp = sent_rtcp_, other = sent_other_, events = events_;
                 drain_a();
-                end_section(s, sent_rtcp_ == rtcp && sent_other_ == other ? Kind::Packet : Kind::Interval);
+                const bool quiet = sent_rtcp_ == rtcp && sent_other_ == other && events_ == events;
+                end_section(s, quiet ? Kind::Packet : Kind::Interval);
             }
             if (now_ >= next_video_) {
                 const ByteView frame = next_video_frame();
@@ -130,8 +132,6 @@ public:
                 ++audio_index_;
                 if (counts_) ++counts_->audio_frames;
                 next_audio_ = next_audio_ + TimeDelta::millis(20);
-            }
-            while (a.poll_event()) {
             }
             while (auto e = b.poll_event())
                 if (std::holds_alternative<event::MediaFrame>(*e)) ++frames_received_;
@@ -200,6 +200,7 @@ private:
     // Inside a's sections: the in-flight ring was reserved, so carrying a datagram allocates nothing.
     void drain_a() {
         Session& a = *pair_.a.session;
+        while (a.poll_event()) ++events_; // TargetBitrate, per feedback interval
         while (auto t = a.poll_transmit()) {
             const ByteView bytes = t->bytes;
             if (!bytes.empty() && bytes[0] >= 128 && bytes[0] <= 191) {
@@ -245,6 +246,7 @@ private:
     std::vector<uint8_t> video_frame_ = std::vector<uint8_t>(40000);
     std::vector<uint8_t> audio_frame_ = std::vector<uint8_t>(120, 0x5A); // a CELT 20 ms frame's size, TOC below
     uint64_t video_index_ = 0, audio_index_ = 0;
+    uint64_t events_ = 0;
     uint64_t sent_rtcp_ = 0, sent_other_ = 0, rtcp_at_start_ = 0, other_at_start_ = 0;
     uint64_t frames_received_ = 0;
     SendLoopCounts* counts_ = nullptr;
