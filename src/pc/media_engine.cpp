@@ -391,8 +391,10 @@ std::vector<uint8_t> MediaEngine::build_packet(const rtp::RtpHeader& h, ByteView
         spare_buffers_.pop_back();
         bytes.clear();
     }
-    // Room for the SRTP tag the Session appends in place: no reallocation there either.
-    bytes.reserve(h.size() + payload.size() + dtls::kSrtpMaxTrailer);
+    // Room for the SRTP tag the Session appends in place: no reallocation there either. Every buffer gets room
+    // for a full-sized packet at once: buffers circulate between audio, video and the peer's owner (Session::recycle),
+    // and one sized for a small packet would otherwise grow again when a larger packet comes to it.
+    bytes.reserve(std::max(h.size() + payload.size() + dtls::kSrtpMaxTrailer, kPacketBufferSize));
     ByteWriter w(bytes);
     rtp::write_rtp_packet(w, h, payload);
     return bytes;

@@ -84,8 +84,13 @@ public:
     std::optional<OutgoingPacket> poll_packet();
     /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation).
     void recycle(std::vector<uint8_t>&& buffer);
-    /// Whether recycle() would keep another buffer (its pool is bounded).
-    bool wants_buffers() const { return spare_buffers_.size() < kMaxSpareBuffers; }
+    /// Packets are built in buffers of at least this capacity (a full-sized packet and its SRTP trailer).
+    static constexpr size_t kPacketBufferSize = 1500;
+    /// Whether recycle() should get a buffer of this capacity: its pool is bounded, and a smaller buffer (an RTCP
+    /// or STUN packet's) would have to grow, an allocation on the packet path, when a packet is built in it.
+    bool wants_buffer(size_t capacity) const {
+        return capacity >= kPacketBufferSize && spare_buffers_.size() < kMaxSpareBuffers;
+    }
     Timestamp poll_timeout() const;
 
     /// Send-side facts once negotiated (for TransceiverInfo).

@@ -953,10 +953,11 @@ struct Session::Impl {
     }
 
     /// A sent datagram's buffer, for the next packet: media packets are built in them (MediaEngine::recycle), and
-    /// what the media engine has no room for goes to the ICE agent, which copies DTLS records and data into them.
+    /// what the media engine does not take (no room, or too small: an RTCP or STUN packet's) goes to the ICE
+    /// agent, which copies DTLS records and data into them.
     void give_back(std::vector<uint8_t>&& bytes) {
         if (bytes.capacity() == 0) return;
-        if (media && media->wants_buffers()) media->recycle(std::move(bytes));
+        if (media && media->wants_buffer(bytes.capacity())) media->recycle(std::move(bytes));
         else if (agent) agent->recycle(std::move(bytes));
     }
 

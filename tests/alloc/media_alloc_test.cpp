@@ -285,9 +285,9 @@ TEST_CASE("steady state: a Session sending Opus and VP8 allocates nothing per pa
     // SRTP protect -> ICE agent -> poll_transmit, with every sent buffer handed back through Session::recycle.
     test::SessionSendLoop loop(&news);
     REQUIRE(loop.connect());
-    // Warm-up: the congestion controller ramps up to the stream's rate, the NACK history fills, buffer pools and
-    // rings reach their sizes.
-    loop.run(TimeDelta::seconds(20), nullptr);
+    // Warm-up: the congestion controller ramps up to the stream's rate, the NACK histories fill (1,024 slots each:
+    // 20 s of audio), buffer pools and rings reach their sizes.
+    loop.run(TimeDelta::seconds(25), nullptr);
     const uint64_t received_before = loop.frames_received();
     test::SendLoopCounts c;
     loop.run(TimeDelta::seconds(5), &c);
