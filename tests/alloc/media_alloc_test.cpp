@@ -311,6 +311,9 @@ TEST_CASE("steady state: a Session sending Opus and VP8 allocates nothing per pa
     // Sections that sent RTCP or STUN are per interval (a sender report about every second, consent every ~5 s):
     // few, so nothing per packet hides in them.
     CHECK(c.interval_sections * 50 < c.rtp_packets);
+    // What they allocate (measured: at most 17): a sender report compound (SR and SDES as RtcpPacket variants in a
+    // vector, serialized into a new buffer) or a consent check (a STUN message, its transaction).
+    CHECK(c.max_interval_allocations <= 32);
 
     // The counter sees a per-packet allocation when there is one: the same loop with the buffers dropped instead
     // of recycled builds every packet in a new buffer (once the engine's pool of spare buffers has run dry).
