@@ -401,7 +401,7 @@ std::vector<uint8_t> MediaEngine::build_packet(const rtp::RtpHeader& h, ByteView
 }
 
 void MediaEngine::recycle(std::vector<uint8_t>&& buffer) {
-    if (spare_buffers_.size() < kMaxSpareBuffers && buffer.capacity() > 0) spare_buffers_.push_back(std::move(buffer));
+    if (wants_buffer(buffer.capacity())) spare_buffers_.push_back(std::move(buffer));
 }
 
 void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
@@ -557,7 +557,7 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
             spare_buffers_.pop_back();
             bytes.clear();
         }
-        bytes.reserve(h.size() + padding + dtls::kSrtpMaxTrailer);
+        bytes.reserve(std::max(h.size() + padding + dtls::kSrtpMaxTrailer, kPacketBufferSize));
         ByteWriter w(bytes);
         rtp::write_rtp_packet(w, h, {}, padding);
         remaining -= static_cast<int64_t>(bytes.size() + kPacketOverhead);

@@ -82,7 +82,8 @@ public:
     void handle_rtcp(Timestamp now, ByteView packet);
     void handle_timeout(Timestamp now);
     std::optional<OutgoingPacket> poll_packet();
-    /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation).
+    /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation). Kept
+    /// only if wants_buffer(its capacity): buffers of RTCP packets are too small and go.
     void recycle(std::vector<uint8_t>&& buffer);
     /// Packets are built in buffers of at least this capacity (a full-sized packet and its SRTP trailer).
     static constexpr size_t kPacketBufferSize = 1500;
