@@ -41,6 +41,7 @@ public:
         slots_[(head_ + size_) & mask()] = v;
         ++size_;
     }
+    /// Builds T{args...} (braces: aggregates such as Transmit work; note a vector's list constructor wins).
     template <class... A>
     T& emplace_back(A&&... args) {
         grow_for(size_ + 1);
