@@ -10,7 +10,8 @@
 //      from the local address it names), poll_stream() until empty (TCP connections: turn:...?transport=tcp or
 //      turns: servers, and ICE-TCP once a listener was added), poll_event() until empty, then asks poll_timeout().
 //      Or call poll(), which returns transmits, then events, then finally the timeout, once per drain (and
-//      poll_stream() separately).
+//      poll_stream() separately). Giving each sent Transmit's bytes back with recycle() lets the session reuse
+//      the buffer: the media send path then allocates nothing per packet.
 // Commands (create_offer, send, ...) never read a clock: the session uses the time of the last handle_* call, and
 // work they create is done at the next handle_timeout (poll_timeout() then names that time).
 //
@@ -424,6 +425,10 @@ public:
     void handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, std::span<const uint8_t> bytes);
     void handle_timeout(Timestamp now);
     std::optional<Transmit> poll_transmit();
+    /// Optional: hands a polled Transmit's buffer back once it is sent. Media packets (and DTLS records) are then
+    /// built in returned buffers, so steady media sending allocates nothing; without it each datagram is a new
+    /// buffer that the owner frees.
+    void recycle(std::vector<uint8_t>&& bytes);
     std::optional<SessionEvent> poll_event();
     void handle_stream_connected(Timestamp now, StreamId stream);
     /// The owner accepted a TCP connection on the ICE-TCP listener `local` from `remote`. Returns the stream id the

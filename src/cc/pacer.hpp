@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cc/network_types.hpp"
+#include "core/ring_queue.hpp"
 
 #include <array>
 #include <cstdint>
@@ -106,7 +107,7 @@ private:
     Config config_;
     DataRate pacing_rate_ = DataRate::zero();
     DataRate padding_rate_ = DataRate::zero();
-    std::array<std::deque<Queued>, kClasses> queues_;
+    std::array<RingQueue<Queued>, kClasses> queues_; // rings: packets passing through allocate nothing
     DataSize queue_bytes_ = DataSize::zero();
     double media_debt_ = 0;    ///< bytes
     double padding_debt_ = 0;  ///< bytes

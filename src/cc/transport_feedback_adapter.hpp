@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cc/network_types.hpp"
+#include "core/ring_queue.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -60,7 +61,7 @@ private:
     void prune(Timestamp now);
 
     SeqNumUnwrapper send_unwrapper_;
-    std::deque<Entry> history_;  ///< index i holds sequence number first_seq_ + i
+    RingQueue<Entry> history_;  ///< index i holds sequence number first_seq_ + i (a ring: no per-packet blocks)
     int64_t first_seq_ = 0;
     DataSize in_flight_ = DataSize::zero();
     /// Remote clock -> local clock, fixed by the first feedback that carried an arrival time.

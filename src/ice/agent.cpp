@@ -1151,10 +1151,28 @@ Timestamp Agent::poll_timeout() const {
 bool Agent::send(ByteView bytes) {
     auto route = selected_route();
     if (!route || closed_) return false;
-    transmits_.push_back(Transmit{route->local, route->remote, std::vector<uint8_t>(bytes.begin(), bytes.end()),
-                                  route->transport});
+    std::vector<uint8_t> copy;
+    if (!spare_buffers_.empty()) {
+        copy = std::move(spare_buffers_.back());
+        spare_buffers_.pop_back();
+    }
+    copy.assign(bytes.begin(), bytes.end());
+    transmits_.push_back(Transmit{route->local, route->remote, std::move(copy), route->transport});
     count_data(route->local, route->remote, route->transport, bytes.size(), true);
     return true;
+}
+
+bool Agent::send(std::vector<uint8_t>&& bytes) {
+    auto route = selected_route();
+    if (!route || closed_) return false;
+    const size_t size = bytes.size();
+    transmits_.push_back(Transmit{route->local, route->remote, std::move(bytes), route->transport});
+    count_data(route->local, route->remote, route->transport, size, true);
+    return true;
+}
+
+void Agent::recycle(std::vector<uint8_t>&& buffer) {
+    if (spare_buffers_.size() < kMaxSpareBuffers && buffer.capacity() > 0) spare_buffers_.push_back(std::move(buffer));
 }
 
 void Agent::reset_checks() {

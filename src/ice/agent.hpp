@@ -42,6 +42,8 @@
 #include "stun/message.hpp"
 #include "stun/transaction.hpp"
 
+#include "core/ring_queue.hpp"
+
 #include <rtcpp/random.hpp>
 #include <rtcpp/result.hpp>
 #include <rtcpp/socket_addr.hpp>
@@ -219,7 +221,14 @@ public:
     void restart(Timestamp now);
     void close();
     /// Queues `bytes` on the selected pair (or the previous one during a restart). False if there is none.
+    /// The copy goes into a buffer given back with recycle() when there is one.
     bool send(ByteView bytes);
+    /// The same without a copy: the Transmit carries this buffer. On false `bytes` is left as it was.
+    bool send(std::vector<uint8_t>&& bytes);
+    /// Hands back a buffer (a polled Transmit's, once sent) for send(ByteView) to copy into: sending then
+    /// allocates nothing. At most kMaxSpareBuffers are kept.
+    void recycle(std::vector<uint8_t>&& buffer);
+    static constexpr size_t kMaxSpareBuffers = 32;
 
     // ---- sans-IO plumbing ----
     Input handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes,
@@ -384,7 +393,8 @@ private:
     uint32_t prflx_counter_ = 0;
 
     stun::TransactionTable transactions_;
-    std::deque<Transmit> transmits_;
+    RingQueue<Transmit> transmits_;
+    std::vector<std::vector<uint8_t>> spare_buffers_;
     std::deque<Event> events_;
 
     Timestamp next_check_ = Timestamp::minus_infinity();

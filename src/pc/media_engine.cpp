@@ -396,15 +396,17 @@ std::vector<uint8_t> MediaEngine::build_packet(const rtp::RtpHeader& h, ByteView
         spare_buffers_.pop_back();
         bytes.clear();
     }
-    // Room for the SRTP tag the Session appends in place: no reallocation there either.
-    bytes.reserve(h.size() + payload.size() + dtls::kSrtpMaxTrailer);
+    // Room for the SRTP tag the Session appends in place: no reallocation there either. Every buffer gets room
+    // for a full-sized packet at once: buffers circulate between audio, video and the peer's owner (Session::recycle),
+    // and one sized for a small packet would otherwise grow again when a larger packet comes to it.
+    bytes.reserve(std::max(h.size() + payload.size() + dtls::kSrtpMaxTrailer, kPacketBufferSize));
     ByteWriter w(bytes);
     rtp::write_rtp_packet(w, h, payload);
     return bytes;
 }
 
 void MediaEngine::recycle(std::vector<uint8_t>&& buffer) {
-    if (spare_buffers_.size() < kMaxSpareBuffers && buffer.capacity() > 0) spare_buffers_.push_back(std::move(buffer));
+    if (wants_buffer(buffer.capacity())) spare_buffers_.push_back(std::move(buffer));
 }
 
 void MediaEngine::send_rtp_packet(Timestamp now, Transceiver& t, std::vector<uint8_t> packet, size_t payload_bytes,
@@ -472,31 +474,59 @@ void MediaEngine::stamp_send_time(Timestamp now, Transceiver& t, std::vector<uin
     // RFC 8888 replaces transport-cc when both were agreed.
     const bool twcc = t.twcc_ext && cc_ && !t.ccfb;
     if (!twcc && !t.abs_send_time_ext && !(t.ccfb && cc_)) return;
-    const auto view = rtp::RtpPacketView::parse(packet);
-    if (!view) return;
     if (t.ccfb && cc_) {
+        // Our own packet: the fixed header is there (sequence number at 2, SSRC at 8).
+        ByteReader r(packet);
+        r.skip(2);
+        const auto sequence = r.read_u16();
+        r.skip(4);
+        const auto ssrc = r.read_u32();
+        if (!ssrc) return;
         const uint16_t tseq = transport_seq_++;
-        record_ccfb_sent(view->ssrc(), view->sequence_number(), tseq);
+        record_ccfb_sent(*ssrc, *sequence, tseq);
         record_sent(now, tseq, packet.size(), kind, pacing_info);
     }
     if (twcc) {
-        const auto ext = view->find_extension(t.twcc_ext);
-        if (!ext || ext->size() != 2) return;
-        const auto offset = static_cast<size_t>(ext->data() - packet.data());
+        const auto offset = stamp_offset(t, packet, t.twcc_ext, 2);
+        if (!offset) return;
         const uint16_t tseq = transport_seq_++;
-        packet[offset] = static_cast<uint8_t>(tseq >> 8);
-        packet[offset + 1] = static_cast<uint8_t>(tseq & 0xFF);
+        packet[*offset] = static_cast<uint8_t>(tseq >> 8);
+        packet[*offset + 1] = static_cast<uint8_t>(tseq & 0xFF);
         record_sent(now, tseq, packet.size(), kind, pacing_info);
         return;
     }
     // For a receiver that estimates by itself (REMB): our send time, 6.18 fixed-point seconds, 24 bits.
-    const auto ext = view->find_extension(t.abs_send_time_ext);
-    if (!ext || ext->size() != 3) return;
-    const auto offset = static_cast<size_t>(ext->data() - packet.data());
+    if (!t.abs_send_time_ext) return;
+    const auto offset = stamp_offset(t, packet, t.abs_send_time_ext, 3);
+    if (!offset) return;
     const auto ast = static_cast<uint32_t>(((now - Timestamp::zero()).us() * (1 << 18) / 1000000) & 0xFFFFFF);
-    packet[offset] = static_cast<uint8_t>(ast >> 16);
-    packet[offset + 1] = static_cast<uint8_t>(ast >> 8);
-    packet[offset + 2] = static_cast<uint8_t>(ast);
+    packet[*offset] = static_cast<uint8_t>(ast >> 16);
+    packet[*offset + 1] = static_cast<uint8_t>(ast >> 8);
+    packet[*offset + 2] = static_cast<uint8_t>(ast);
+}
+
+std::optional<size_t> MediaEngine::stamp_offset(Transceiver& t, const std::vector<uint8_t>& packet, uint8_t id,
+                                                size_t size) {
+    // With the extension bit set and no CSRCs the block starts at byte 12. Equal bytes from there up to the kept
+    // offset mean the same profile, block length and elements before it, and the same element header (id and
+    // length) in front of it: the parse would find the extension at the same place.
+    constexpr size_t kBlock = 12;
+    auto& l = t.stamp_layout;
+    const bool plain = packet.size() > kBlock && (packet[0] & 0x1F) == 0x10;
+    if (plain && l.offset > kBlock && l.id == id && packet.size() >= l.offset + size &&
+        std::equal(l.prefix.begin(), l.prefix.begin() + (l.offset - kBlock), packet.begin() + kBlock))
+        return l.offset;
+    const auto view = rtp::RtpPacketView::parse(packet);
+    if (!view) return std::nullopt;
+    const auto ext = view->find_extension(id);
+    if (!ext || ext->size() != size) return std::nullopt;
+    const auto offset = static_cast<size_t>(ext->data() - packet.data());
+    if (plain && offset - kBlock <= l.prefix.size()) {
+        l.id = id;
+        l.offset = static_cast<uint16_t>(offset);
+        std::copy(packet.begin() + kBlock, packet.begin() + static_cast<std::ptrdiff_t>(offset), l.prefix.begin());
+    }
+    return offset;
 }
 
 void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info) {
@@ -532,7 +562,7 @@ void MediaEngine::send_padding(Timestamp now, DataSize size, const cc::PacedPack
             spare_buffers_.pop_back();
             bytes.clear();
         }
-        bytes.reserve(h.size() + padding + dtls::kSrtpMaxTrailer);
+        bytes.reserve(std::max(h.size() + padding + dtls::kSrtpMaxTrailer, kPacketBufferSize));
         ByteWriter w(bytes);
         rtp::write_rtp_packet(w, h, {}, padding);
         remaining -= static_cast<int64_t>(bytes.size() + kPacketOverhead);

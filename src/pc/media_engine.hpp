@@ -29,6 +29,8 @@
 #include "rtp/red.hpp"
 #include "sdp/negotiator.hpp"
 
+#include "core/ring_queue.hpp"
+
 #include <rtcpp/random.hpp>
 #include <rtcpp/session.hpp>
 #include <rtcpp/stats.hpp>
@@ -80,8 +82,16 @@ public:
     void handle_rtcp(Timestamp now, ByteView packet);
     void handle_timeout(Timestamp now);
     std::optional<OutgoingPacket> poll_packet();
-    /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation).
+    /// Hands a polled packet's buffer back once it is sent: the next packet is built in it (no allocation). Kept
+    /// only if wants_buffer(its capacity): buffers of RTCP packets are too small and go.
     void recycle(std::vector<uint8_t>&& buffer);
+    /// Packets are built in buffers of at least this capacity (a full-sized packet and its SRTP trailer).
+    static constexpr size_t kPacketBufferSize = 1500;
+    /// Whether recycle() should get a buffer of this capacity: its pool is bounded, and a smaller buffer (an RTCP
+    /// or STUN packet's) would have to grow, an allocation on the packet path, when a packet is built in it.
+    bool wants_buffer(size_t capacity) const {
+        return capacity >= kPacketBufferSize && spare_buffers_.size() < kMaxSpareBuffers;
+    }
     Timestamp poll_timeout() const;
 
     /// Send-side facts once negotiated (for TransceiverInfo).
@@ -170,6 +180,14 @@ private:
             TimeDelta total_rtt = TimeDelta::zero();
             uint64_t rtt_measurements = 0;
         } send_counters;
+        /// Where stamp_send_time() writes in this stream's packets, kept from the first one: the offset of the
+        /// placeholder and the header bytes before it. A packet whose header starts the same way has it there too
+        /// (no parse); any other is parsed, and becomes the kept layout.
+        struct StampLayout {
+            uint8_t id = 0;
+            uint16_t offset = 0; ///< 0: none kept
+            std::array<uint8_t, 64> prefix{}; ///< bytes 12..offset (the extension block up to the placeholder)
+        } stamp_layout;
     };
     /// One incoming SSRC.
     struct Receiver {
@@ -226,6 +244,9 @@ private:
     /// twice, the second arrival a round trip late.
     void stamp_send_time(Timestamp now, Transceiver& t, std::vector<uint8_t>& packet, cc::PacketKind kind,
                          const cc::PacedPacketInfo& pacing_info);
+    /// The offset of extension `id` (`size` bytes) in one of t's packets: from t.stamp_layout, or parsed.
+    static std::optional<size_t> stamp_offset(Transceiver& t, const std::vector<uint8_t>& packet, uint8_t id,
+                                              size_t size);
     /// Padding-only packets on an RTX stream, about `size` in total: probe clusters need bytes when no media waits.
     void send_padding(Timestamp now, DataSize size, const cc::PacedPacketInfo& pacing_info);
     void send_fec(Timestamp now, Transceiver& t, uint32_t rtp_timestamp);
@@ -302,7 +323,7 @@ private:
     std::vector<uint8_t> red_payload_;      // scratch: a RED block header and the payload it wraps
     std::vector<Transceiver> transceivers_; // by negotiator index
     std::map<uint32_t, std::unique_ptr<Receiver>> receivers_;
-    std::deque<OutgoingPacket> out_;
+    RingQueue<OutgoingPacket> out_; // not a deque: no block allocations as packets pass through
     // Send-path buffers reused from packet to packet: the packetizer's payloads, and sent packets given back
     // through recycle() (bounded: a 40 kB keyframe is ~37 packets).
     std::vector<rtp::RtpPayload> payloads_;

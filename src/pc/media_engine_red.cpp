@@ -48,7 +48,8 @@ void MediaEngine::send_audio_red(Timestamp now, Transceiver& t, const rtp::RtpPa
     const double loss = path_loss_.value_or(s.loss);
     if (loss >= kTwoFramesFrom) s.audio_red->set_distance(2);
     else if (loss < kOneFrameBelow) s.audio_red->set_distance(1);
-    const auto payload = s.audio_red->encode(rtp_timestamp, p.data);
+    std::vector<uint8_t>& payload = red_payload_; // scratch, reused: nothing allocated per packet
+    s.audio_red->encode_into(rtp_timestamp, p.data, payload);
     const rtp::RtpHeader h = next_header(now, t, *s.audio_red_pt, rtp_timestamp, p.marker);
     auto bytes = build_packet(h, payload);
     // Payload bytes are the primary frame's, as for video in RED and as the receiver (which unwraps RED) counts

@@ -84,6 +84,9 @@ struct PeerConnection::Impl : runtime::SansIoCore, std::enable_shared_from_this<
         if (!t) return std::nullopt;
         return runtime::Transmit{t->local, t->remote, std::move(t->bytes)};
     }
+    void recycle(std::vector<uint8_t>&& bytes) override {
+        if (session) session->recycle(std::move(bytes));
+    }
     Timestamp poll_timeout() override { return session ? session->poll_timeout() : Timestamp::plus_infinity(); }
 
     /// Runs `f` on the loop thread (inline when already there) and returns its result.

@@ -23,6 +23,7 @@
 #include "stun/turn_client.hpp"
 
 #include "core/byte_reader.hpp"
+#include "core/ring_queue.hpp"
 
 #include <rtcpp/log.hpp>
 #include <rtcpp/random.hpp>
@@ -333,7 +334,7 @@ struct Session::Impl {
         return nullptr;
     }
 
-    std::deque<Transmit> transmits;
+    RingQueue<Transmit> transmits; // a ring: steady media traffic does not allocate queue blocks
     std::deque<SessionEvent> events;
     SessionStats stats;
 
@@ -699,6 +700,7 @@ struct Session::Impl {
             did = true;
             if (t->transport == ice::Transport::Tcp) {
                 send_ice_tcp(t->local, t->remote, t->bytes);
+                give_back(std::move(t->bytes));
                 continue;
             }
             if (Relay* r = relays.empty() ? nullptr : relay_by_relayed(t->local)) {
@@ -706,6 +708,7 @@ struct Session::Impl {
                                                           << " (" << t->bytes.size() << " bytes)");
                 auto sent = r->client->send_to(now, t->remote, t->bytes);
                 if (!sent) RTCPP_LOG(LogLevel::Debug, "pc", "TURN send failed: " << sent.error().to_string());
+                give_back(std::move(t->bytes));
                 continue;
             }
             RTCPP_LOG(LogLevel::Trace, "pc", "send " << t->local.to_string() << " -> " << t->remote.to_string() << " ("
@@ -940,10 +943,22 @@ struct Session::Impl {
                 continue;
             }
             p->bytes.resize(r.size);
-            if (!agent->send(p->bytes)) ++stats.media_dropped;
-            media->recycle(std::move(p->bytes));
+            // The buffer itself travels on to the owner (no copy); Session::recycle brings it back.
+            if (!agent->send(std::move(p->bytes))) {
+                ++stats.media_dropped;
+                media->recycle(std::move(p->bytes));
+            }
         }
         return did;
+    }
+
+    /// A sent datagram's buffer, for the next packet: media packets are built in them (MediaEngine::recycle), and
+    /// what the media engine does not take (no room, or too small: an RTCP or STUN packet's) goes to the ICE
+    /// agent, which copies DTLS records and data into them.
+    void give_back(std::vector<uint8_t>&& bytes) {
+        if (bytes.capacity() == 0) return;
+        if (media && media->wants_buffer(bytes.capacity())) media->recycle(std::move(bytes));
+        else if (agent) agent->recycle(std::move(bytes));
     }
 
     TransceiverInfo transceiver_info(size_t index) const {
@@ -1581,6 +1596,8 @@ void Session::handle_timeout(Timestamp now) {
     for (auto& r : m.relays) r.client->handle_timeout(m.now);
     m.process();
 }
+
+void Session::recycle(std::vector<uint8_t>&& bytes) { impl_->give_back(std::move(bytes)); }
 
 std::optional<Transmit> Session::poll_transmit() {
     auto& q = impl_->transmits;

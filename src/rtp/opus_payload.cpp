@@ -15,6 +15,8 @@ Result<size_t> OpusPacketizer::packetize_into(ByteView frame, size_t max_payload
         return make_error(ErrorCategory::RangeError, "rtp", "Opus frame larger than the payload size");
     }
     if (out.empty()) out.resize(1);
+    // Opus frames vary in size (VBR): a reused payload grows once, to the largest it can be.
+    if (out[0].data.capacity() < frame.size()) out[0].data.reserve(max_payload_size);
     out[0].data.assign(frame.begin(), frame.end());
     // For audio the marker means "first packet of a talkspurt" (RFC 3551 §4.1): the sender decides, not us.
     out[0].marker = false;

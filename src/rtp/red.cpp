@@ -98,11 +98,18 @@ std::optional<uint8_t> parse_red_fmtp(std::string_view fmtp, size_t* distance) {
 }
 
 std::vector<uint8_t> AudioRedEncoder::encode(uint32_t timestamp, ByteView frame) {
+    std::vector<uint8_t> out;
+    encode_into(timestamp, frame, out);
+    return out;
+}
+
+void AudioRedEncoder::encode_into(uint32_t timestamp, ByteView frame, std::vector<uint8_t>& out) {
     std::array<RedBlock, kRedMaxBlocks> blocks{};
     size_t n = 0;
     size_t budget = frame.size() + 1;
     // Newest past frames are worth most: take them from the back, then lay them out oldest first.
-    for (auto it = past_.rbegin(); it != past_.rend() && n < distance_ && n + 1 < kRedMaxBlocks; ++it) {
+    for (size_t k = past_.size(); k-- > 0 && n < distance_ && n + 1 < kRedMaxBlocks;) {
+        const Past* it = &past_[k];
         const uint32_t offset = timestamp - it->timestamp;
         if (offset == 0 || offset > kRedMaxTimestampOffset || it->data.size() > kRedMaxBlockLength) break;
         if (budget + it->data.size() + 4 > max_payload_) break;
@@ -110,15 +117,21 @@ std::vector<uint8_t> AudioRedEncoder::encode(uint32_t timestamp, ByteView frame)
         blocks[n++] = RedBlock{pt_, offset, it->data};
     }
     std::reverse(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(n));
-    std::vector<uint8_t> out;
+    out.clear();
     out.reserve(budget);
     ByteWriter w(out);
     write_red(w, std::span<const RedBlock>(blocks.data(), n), pt_, frame);
     if (distance_ > 0) {
-        past_.push_back(Past{timestamp, std::vector<uint8_t>(frame.begin(), frame.end())});
+        // The oldest frame's buffer (written out above) holds the new one.
+        std::vector<uint8_t> keep;
+        if (past_.size() >= distance_) {
+            keep = std::move(past_.front().data);
+            past_.pop_front();
+        }
+        keep.assign(frame.begin(), frame.end());
+        past_.push_back(Past{timestamp, std::move(keep)});
         while (past_.size() > distance_) past_.pop_front();
     }
-    return out;
 }
 
 size_t split_red_audio(ByteView payload, uint32_t timestamp, std::array<RedAudioFrame, kRedMaxBlocks>& out) {

@@ -7,6 +7,7 @@
 
 #include "core/byte_reader.hpp"
 #include "core/byte_writer.hpp"
+#include "core/ring_queue.hpp"
 #include "rtp/rtp_packet.hpp"
 
 #include <algorithm>
@@ -61,6 +62,9 @@ public:
         : pt_(primary_pt), distance_(distance), max_payload_(max_payload) {}
     /// The RED payload for `frame` sent at RTP timestamp `timestamp`.
     std::vector<uint8_t> encode(uint32_t timestamp, ByteView frame);
+    /// The same into `out` (replaced), for a sender that reuses one buffer; the frame kept for the next payloads
+    /// reuses the buffer of the one it replaces: steady sending allocates nothing.
+    void encode_into(uint32_t timestamp, ByteView frame, std::vector<uint8_t>& out);
     /// Past frames carried from the next payload on (at most kRedMaxBlocks - 1).
     void set_distance(size_t distance) { distance_ = std::min(distance, kRedMaxBlocks - 1); }
     size_t distance() const { return distance_; }
@@ -73,7 +77,7 @@ private:
     uint8_t pt_;
     size_t distance_;
     size_t max_payload_;
-    std::deque<Past> past_;
+    RingQueue<Past> past_;
 };
 
 /// One frame recovered from an audio RED payload.

@@ -103,7 +103,8 @@ Result<size_t> Vp8Packetizer::packetize_into(ByteView frame, size_t max_payload_
         const size_t part = base + (i < extra ? 1 : 0);
         RtpPayload& p = out[i];
         p.data.clear();
-        p.data.reserve(header + part);
+        // Part sizes differ from frame to frame: a reused payload grows once, to the largest it can be.
+        if (p.data.capacity() < header + part) p.data.reserve(max_payload_size);
         p.marker = i + 1 == count;
         ByteWriter w(p.data);
         d.start_of_partition = offset == 0;

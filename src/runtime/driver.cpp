@@ -49,6 +49,7 @@ void Driver::flush() {
             continue;
         }
         if (out->send_to(t->remote, t->bytes)) ++datagrams_out_;
+        core_.recycle(std::move(t->bytes));
     }
     const Timestamp next = core_.poll_timeout();
     if (next == timer_at_) return;

@@ -23,6 +23,8 @@ public:
     virtual void handle_datagram(Timestamp now, const SocketAddr& local, const SocketAddr& remote, ByteView bytes) = 0;
     virtual void handle_timeout(Timestamp now) = 0;
     virtual std::optional<Transmit> poll_transmit() = 0;
+    /// A polled Transmit's buffer after the send, for the core to reuse (a core that has no use for it lets it go).
+    virtual void recycle(std::vector<uint8_t>&& bytes) { (void)bytes; }
     /// Timestamp::plus_infinity() when nothing is pending.
     virtual Timestamp poll_timeout() = 0;
 };

@@ -11,6 +11,8 @@
 #include "rtp/vp8_payload.hpp"
 #include "sdp/negotiator.hpp"
 
+#include "../e2e/session_send_loop.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -276,4 +278,47 @@ TEST_CASE("steady state: the media engine's send and receive paths stay well und
     // Measured: ~0.3 per packet on either side (per frame and per feedback interval, see above).
     CHECK(static_cast<double>(send_allocations) < 0.5 * static_cast<double>(packets));
     CHECK(static_cast<double>(receive_allocations) < 0.5 * static_cast<double>(packets));
+}
+
+TEST_CASE("steady state: a Session sending Opus and VP8 allocates nothing per packet, send_frame to poll_transmit") {
+    // The whole send path a user sees (tests/e2e/session_send_loop.hpp): send_frame -> packetizer -> RTP -> pacer ->
+    // SRTP protect -> ICE agent -> poll_transmit, with every sent buffer handed back through Session::recycle.
+    test::SessionSendLoop loop(&news);
+    REQUIRE(loop.connect());
+    // Warm-up: the congestion controller ramps up to the stream's rate, the NACK histories fill (1,024 slots each:
+    // 20 s of audio), buffer pools and rings reach their sizes.
+    loop.run(TimeDelta::seconds(25), nullptr);
+    const uint64_t received_before = loop.frames_received();
+    test::SendLoopCounts c;
+    loop.run(TimeDelta::seconds(5), &c);
+    MESSAGE(c.rtp_packets << " RTP packets (" << c.video_frames << " video, " << c.audio_frames
+                          << " audio frames): " << c.packet_allocations << " allocations in " << c.packet_sections
+                          << " send_frame/pacer sections; " << c.interval_allocations << " in " << c.interval_sections
+                          << " sections that also sent RTCP/STUN or raised an event (at most " << c.max_interval_allocations
+                          << "); " << c.input_allocations << " handling " << c.input_sections
+                          << " datagrams from the peer; " << c.rtcp_packets << " RTCP sent");
+    CHECK(c.rtp_packets >= 1000);
+    CHECK(c.video_frames >= 149);
+    CHECK(c.audio_frames >= 249);
+    // The peer got them: the path is the real one.
+    CHECK(loop.frames_received() - received_before >= 380);
+    // Transport-wide sequence numbers are stamped where the feedback finds them: the estimate follows the stream.
+    const auto rate = loop.pair().a.session->stats().available_outgoing_bitrate;
+    REQUIRE(rate);
+    CHECK(rate->bps() > 2'000'000);
+    // The target: nothing per packet.
+    CHECK(c.packet_allocations == 0);
+    // Sections that sent RTCP or STUN are per interval (a sender report about every second, consent every ~5 s):
+    // few, so nothing per packet hides in them.
+    CHECK(c.interval_sections * 50 < c.rtp_packets);
+    // What they allocate (measured: at most 17): a sender report compound (SR and SDES as RtcpPacket variants in a
+    // vector, serialized into a new buffer) or a consent check (a STUN message, its transaction).
+    CHECK(c.max_interval_allocations <= 32);
+
+    // The counter sees a per-packet allocation when there is one: the same loop with the buffers dropped instead
+    // of recycled builds every packet in a new buffer (once the engine's pool of spare buffers has run dry).
+    test::SendLoopCounts d;
+    loop.run(TimeDelta::seconds(2), &d, false);
+    MESSAGE("without recycle: " << d.packet_allocations << " allocations for " << d.rtp_packets << " packets");
+    CHECK(d.packet_allocations * 2 >= d.rtp_packets);
 }
