@@ -146,6 +146,7 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     }
     probe_controller_.set_capacity_known(delay_based_.rate_control().link_capacity().has_estimate());
     probe_controller_.set_last_decrease_time(delay_based_.rate_control().last_decrease_time());
+    probe_controller_.set_expected_bandwidth_period(delay_based_.rate_control().expected_bandwidth_period());
     // A competitor's standing queue will not drain whatever we do: waiting for it would only cede the link.
     probe_controller_.set_queue_delay(delay_based_.competing_queue(at) ? std::nullopt : delay_based_.queue_delay());
     if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));

@@ -77,6 +77,8 @@ public:
     void set_queue_delay(std::optional<TimeDelta> delay) { queue_delay_ = delay; }
     /// When the delay-based estimate was last decreased.
     void set_last_decrease_time(Timestamp at) { last_decrease_ = at; }
+    /// How long the delay-based AIMD needs to climb back to where it last decreased (its sawtooth period).
+    void set_expected_bandwidth_period(TimeDelta period) { expected_bandwidth_period_ = period; }
     /// After recovering from a large drop: probe back towards the rate before the drop.
     std::vector<ProbeClusterConfig> request_probe(Timestamp at);
     std::vector<ProbeClusterConfig> process(Timestamp at);
@@ -105,6 +107,7 @@ private:
     bool capacity_known_ = false;
     std::optional<TimeDelta> queue_delay_;
     Timestamp last_decrease_ = Timestamp::minus_infinity();
+    TimeDelta expected_bandwidth_period_ = TimeDelta::zero();
     int next_cluster_id_ = 1;
 };
 
