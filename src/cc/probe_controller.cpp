@@ -118,16 +118,14 @@ std::vector<ProbeClusterConfig> ProbeController::process(Timestamp at) {
         elapsed_since(at, time_last_probing_initiated_) >= config_.capacity_probe_interval) {
         return initiate_probing(at, {estimated_bitrate_ * config_.capacity_probe_scale}, true);
     }
-    // "Stable" means longer than the AIMD's own sawtooth period, not just stable_time: while the link is shared
-    // and unchanged, the additive increase reaches the overuse point again within that period, so a probe
-    // before it only doubles this flow's rate into a link that has no room. Such a probe is a multiplicative
-    // increase in proportion to the flow's own rate, which keeps (or widens) the gap between two flows that
-    // AIMD's equal additive steps would otherwise close (Chiu-Jain); measured on RFC 8867 5.2 it set the share,
-    // e.g. 2.6 vs 0.6 Mbps on a 3.5 Mbps link. Past that period without an overuse the capacity has grown (or a
-    // competitor left), which is what the probe is for. A flow well under its fair share has a short period
-    // (it decreased little), so it still probes early and catches up.
-    const TimeDelta stable_time = std::max(config_.stable_time, expected_bandwidth_period_);
-    if (config_.probe_when_stable && !alr_start_ && estimated_bitrate_ < max_bitrate_ &&
+    const TimeDelta stable_time = config_.stable_after_expected_period
+                                      ? std::clamp(expected_bandwidth_period_, config_.stable_time,
+                                                   std::max(config_.stable_time, config_.max_stable_time))
+                                      : config_.stable_time;
+    const bool at_capacity = !config_.stable_probe_at_capacity || !link_capacity_ ||
+                             estimated_bitrate_ >= *link_capacity_ ||
+                             elapsed_since(at, last_decrease_) >= config_.max_stable_time;
+    if (config_.probe_when_stable && !alr_start_ && estimated_bitrate_ < max_bitrate_ && at_capacity &&
         elapsed_since(at, last_decrease_) >= stable_time &&
         elapsed_since(at, time_last_probing_initiated_) >= config_.stable_time) {
         return initiate_probing(at, {estimated_bitrate_ * config_.stable_probe_scale}, true);

@@ -41,6 +41,18 @@ public:
         bool probe_when_stable = true;
         double stable_probe_scale = 2.0;
         TimeDelta stable_time = TimeDelta::seconds(3);
+        /// Fairness experiments, off: each made two-flow sharing fairer and broke another target (docs/cc.md,
+        /// "Two-flow fairness"). On a shared link a probe at 2 x the flow's own rate is a multiplicative increase
+        /// that the flow keeps, so it holds the gap between two flows open where AIMD's equal additive steps
+        /// would close it (Chiu-Jain).
+        /// Wait for the AIMD's expected sawtooth period (set_expected_bandwidth_period, at most max_stable_time)
+        /// rather than stable_time alone: a flow above its fair share decreased more, so it probes later.
+        bool stable_after_expected_period = false;
+        TimeDelta max_stable_time = TimeDelta::millis(3500);
+        /// Probe only once the estimate is back at the AIMD's link capacity estimate (set_link_capacity: the
+        /// rate of its last overuses), or max_stable_time after the last decrease: a flow above its fair share
+        /// meets the next overuse before it gets there, a flow below it gets there first.
+        bool stable_probe_at_capacity = false;
         /// The two rules above wait while the feedback shows more queuing delay than this (plus_infinity: never
         /// wait). A probe into a standing queue measures the bottleneck's rate (everyone's share), not spare
         /// capacity: the flow with the larger rate (hence the larger probe) takes most of it and the queue grows.
@@ -79,6 +91,8 @@ public:
     void set_last_decrease_time(Timestamp at) { last_decrease_ = at; }
     /// How long the delay-based AIMD needs to climb back to where it last decreased (its sawtooth period).
     void set_expected_bandwidth_period(TimeDelta period) { expected_bandwidth_period_ = period; }
+    /// The delay-based AIMD's link capacity estimate (the rate at its recent overuses), if it has one.
+    void set_link_capacity(std::optional<DataRate> rate) { link_capacity_ = rate; }
     /// After recovering from a large drop: probe back towards the rate before the drop.
     std::vector<ProbeClusterConfig> request_probe(Timestamp at);
     std::vector<ProbeClusterConfig> process(Timestamp at);
@@ -108,6 +122,7 @@ private:
     std::optional<TimeDelta> queue_delay_;
     Timestamp last_decrease_ = Timestamp::minus_infinity();
     TimeDelta expected_bandwidth_period_ = TimeDelta::zero();
+    std::optional<DataRate> link_capacity_;
     int next_cluster_id_ = 1;
 };
 
