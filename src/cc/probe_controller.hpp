@@ -60,6 +60,8 @@ public:
         TimeDelta max_queue_delay_for_probing = TimeDelta::millis(30);
         TimeDelta min_time_between_probes = TimeDelta::seconds(1);
         TimeDelta probe_duration = TimeDelta::millis(15);
+        /// Duration of the stable probes (and the further probes that continue them).
+        TimeDelta stable_probe_duration = TimeDelta::millis(60);
         int probe_count = 5;
     };
     enum class State : uint8_t { Init, WaitingForProbingResult, ProbingComplete };
@@ -101,7 +103,8 @@ public:
 
 private:
     std::vector<ProbeClusterConfig> initiate_exponential_probing(Timestamp at);
-    std::vector<ProbeClusterConfig> initiate_probing(Timestamp at, std::vector<DataRate> rates, bool probe_further);
+    std::vector<ProbeClusterConfig> initiate_probing(Timestamp at, std::vector<DataRate> rates, bool probe_further,
+                                                     std::optional<TimeDelta> duration = std::nullopt);
 
     Config config_;
     State state_ = State::Init;
@@ -112,6 +115,7 @@ private:
     DataRate estimated_bitrate_ = DataRate::zero();
     DataRate max_total_allocated_ = DataRate::zero();
     DataRate min_bitrate_to_probe_further_ = DataRate::infinity();
+    TimeDelta further_probe_duration_ = TimeDelta::zero();  ///< of the probes continuing the last ones
     Timestamp time_last_probing_initiated_ = Timestamp::minus_infinity();
     std::optional<Timestamp> alr_start_;
     std::optional<Timestamp> alr_end_;
