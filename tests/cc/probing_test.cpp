@@ -228,3 +228,25 @@ TEST_CASE("probe controller: the fairness switches hold the stable probe back (o
         CHECK(pc2.process(t0 + TimeDelta::millis(9600)).size() == 1);
     }
 }
+
+TEST_CASE("probe controller: stable probes, and the probes continuing them, last stable_probe_duration") {
+    ProbeController::Config cfg;
+    cfg.probe_on_capacity_unknown = false;
+    cfg.stable_probe_duration = TimeDelta::millis(40);
+    ProbeController pc(cfg);
+    const Timestamp t0 = Timestamp::seconds(1);
+    auto initial = pc.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
+    REQUIRE_FALSE(initial.empty());
+    CHECK(initial[0].target_duration == cfg.probe_duration);  // start-up probes keep the short cluster
+    pc.set_estimated_bitrate(DataRate::kbps(1000), t0 + TimeDelta::millis(200));
+    pc.set_last_decrease_time(t0 + TimeDelta::millis(1500));
+    pc.process(t0 + TimeDelta::seconds(2));
+    auto p = pc.process(t0 + TimeDelta::millis(4600));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].target_duration == TimeDelta::millis(40));
+    // The result kept up with the probe: the next, doubled, probe is as long.
+    auto further = pc.set_estimated_bitrate(DataRate::kbps(1900), t0 + TimeDelta::millis(4800));
+    REQUIRE(further.size() == 1);
+    CHECK(further[0].target_data_rate == DataRate::kbps(3800));
+    CHECK(further[0].target_duration == TimeDelta::millis(40));
+}
