@@ -161,20 +161,114 @@ int run_seeds(bench::Reporter& rep, uint64_t seeds) {
     return 0;
 }
 
+/// --trace ID [--rtt MS] [--seed N]: one run's per-flow controller state every 500 ms (diagnosis: which flow wins,
+/// when, and through what: decreases, additive or multiplicative increase, probes), then per phase each flow's
+/// average received rate and the Jain index over them.
+int run_trace(bench::Reporter& rep, const std::string& id, int rtt_ms, uint64_t seed) {
+    CcScenario sc = CcScenario::TwoFlows;
+    bool found = false;
+    for (auto s : {CcScenario::VariableCapacity, CcScenario::TwoFlows, CcScenario::CongestedFeedback,
+                   CcScenario::CompetingTcp})
+        if (id == scenario_id(s)) {
+            sc = s;
+            found = true;
+        }
+    if (!found) return 2;
+    const ScenarioResult r = run_cc_scenario(sc, TimeDelta::millis(rtt_ms), seed);
+    std::vector<const PlotSeries*> received;
+    const PlotSeries* cap = nullptr;
+    for (const auto& s : r.rate_series) {
+        if (s.name.rfind("fwd received", 0) == 0 || s.name == "fwd tcp received") received.push_back(&s);
+        if (s.name == "fwd capacity") cap = &s;
+    }
+    const char* usage_char = "NUO";  // Normal, Underusing, Overusing
+    std::ostringstream head;
+    head << "   t    cap |";
+    for (size_t f = 0; f < r.rate_logs.size(); ++f)
+        head << " f" << f << ": target  delay  acked  lincap u  q  recv probes |";
+    if (received.size() > r.rate_logs.size()) head << " tcp recv";
+    rep.note(head.str());
+    std::vector<size_t> idx(r.rate_logs.size(), 0), pidx(r.rate_logs.size(), 0);
+    for (double t = 0.5; t <= r.duration.seconds_f(); t += 0.5) {
+        const Timestamp at = Timestamp::micros(static_cast<int64_t>(t * 1e6));
+        std::ostringstream row;
+        char buf[64];
+        const auto b = static_cast<size_t>(t * 10) - 1;
+        std::snprintf(buf, sizeof buf, "%5.1f %5.0f |", t, cap && b < cap->points.size() ? cap->points[b].second : 0.0);
+        row << buf;
+        for (size_t f = 0; f < r.rate_logs.size(); ++f) {
+            const auto& log = r.rate_logs[f];
+            while (idx[f] + 1 < log.size() && log[idx[f] + 1].at <= at) ++idx[f];
+            std::string probes;
+            const auto& pl = r.probe_logs[f];
+            while (pidx[f] < pl.size() && pl[pidx[f]].first <= at) {
+                probes += (probes.empty() ? "" : ",") + fmt(pl[pidx[f]].second.kbps_f(), 0);
+                ++pidx[f];
+            }
+            if (log.empty() || log[idx[f]].at > at) {
+                row << "          -      -      -       -   -      -        |";
+                continue;
+            }
+            const auto& s = log[idx[f]];
+            const double recv = f < received.size() && b < received[f]->points.size() ? received[f]->points[b].second : 0;
+            std::snprintf(buf, sizeof buf, "     %6.0f %6.0f %6.0f %6.0f %c%c%3.0f %5.0f", s.target.kbps_f(),
+                          s.delay_based.kbps_f(), s.acked.kbps_f(), s.link_capacity.kbps_f(),
+                          usage_char[static_cast<int>(s.usage)], s.competing_queue ? 'C' : ' ',
+                          s.queue_delay.ms_f(), recv);
+            row << buf << " " << (probes.empty() ? "-" : probes) << " |";
+        }
+        if (received.size() > r.rate_logs.size() && b < received.back()->points.size())
+            row << " " << fmt(received.back()->points[b].second, 0);
+        rep.note(row.str());
+    }
+    // Per phase: each flow's average received rate (from the 500 ms-window series) and the Jain index over them.
+    const auto& phases = r.directions.at(0).phases;
+    for (const auto& ph : phases) {
+        std::vector<double> avg;
+        for (const PlotSeries* s : received) {
+            double sum = 0;
+            int n = 0;
+            for (const auto& p : s->points)
+                if (p.first >= ph.start.seconds_f() + 0.5 && p.first < ph.end.seconds_f()) {
+                    sum += p.second;
+                    ++n;
+                }
+            avg.push_back(n > 0 ? sum / n : 0);
+        }
+        std::ostringstream row;
+        row << "phase " << fmt(ph.start.seconds_f(), 0) << "-" << fmt(ph.end.seconds_f(), 0) << " s @"
+            << ph.capacity.kbps() << ": avg kbps";
+        for (double a : avg) row << " " << fmt(a, 0);
+        if (avg.size() > 1) row << " | Jain " << fmt(jain_fairness(avg), 3);
+        rep.note(row.str());
+    }
+    std::ostringstream flows;
+    flows << "steady period (kbps):";
+    for (double t : r.flow_throughput_kbps) flows << " " << fmt(t, 0);
+    if (r.fairness) flows << " | Jain " << fmt(*r.fairness, 3);
+    rep.note(flows.str());
+    return 0;
+}
+
 int run(bench::Reporter& rep, const std::vector<std::string>& args) {
     std::string plots;
     uint64_t seed = 1;
     uint64_t seeds = 0;
+    std::string trace;
+    int rtt = 150;
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--plots" && i + 1 < args.size()) plots = args[++i];
         else if (args[i] == "--seed" && i + 1 < args.size()) seed = std::stoull(args[++i]);
         else if (args[i] == "--seeds" && i + 1 < args.size()) seeds = std::stoull(args[++i]);
+        else if (args[i] == "--trace" && i + 1 < args.size()) trace = args[++i];
+        else if (args[i] == "--rtt" && i + 1 < args.size()) rtt = std::stoi(args[++i]);
         else {
-            rep.note("usage: cc-rfc8867 [--plots DIR] [--seed N | --seeds N]");
+            rep.note("usage: cc-rfc8867 [--plots DIR] [--seed N | --seeds N] [--trace 5.x [--rtt MS] [--seed N]]");
             return 2;
         }
     }
     if (seeds > 0) return run_seeds(rep, seeds);
+    if (!trace.empty()) return run_trace(rep, trace, rtt, seed);
     if (!plots.empty()) std::filesystem::create_directories(plots);
 
     double total_sim_s = 0, total_cpu_s = 0;
@@ -234,5 +328,5 @@ int run(bench::Reporter& rep, const std::vector<std::string>& args) {
 
 } // namespace
 
-RTCPP_BENCHMARK("cc-rfc8867", "RFC 8867 congestion control test cases (GCC) with RFC 8868 metrics; --plots DIR, --seed N, --seeds N",
+RTCPP_BENCHMARK("cc-rfc8867", "RFC 8867 congestion control test cases (GCC) with RFC 8868 metrics; --plots DIR, --seed N, --seeds N, --trace 5.x --rtt MS",
                 run);

@@ -63,6 +63,14 @@ DataRate AimdRateControl::near_max_increase_rate_per_second() const {
     return DataRate::bps(std::max<int64_t>(4000, static_cast<int64_t>(rate_bps)));
 }
 
+TimeDelta AimdRateControl::expected_bandwidth_period() const {
+    if (!time_last_decrease_.is_finite()) return TimeDelta::seconds(3);
+    const double seconds = static_cast<double>(last_decrease_.bps()) /
+                           static_cast<double>(near_max_increase_rate_per_second().bps());
+    return std::clamp(TimeDelta::micros(static_cast<int64_t>(seconds * 1e6)), TimeDelta::seconds(2),
+                      TimeDelta::seconds(50));
+}
+
 DataRate AimdRateControl::multiplicative_increase(Timestamp at, Timestamp last, DataRate current) const {
     double alpha = config_.increase_factor_per_second;
     if (last.is_finite()) {

@@ -61,6 +61,10 @@ public:
     Timestamp last_decrease_time() const { return time_last_decrease_; }
     /// How far the last decrease took the estimate (for the probe controller's "probe after large drop").
     DataRate last_decrease() const { return last_decrease_; }
+    /// How long the additive increase takes to win back the last decrease: the period of the AIMD sawtooth on a
+    /// link whose capacity has not changed (as libwebrtc's GetExpectedBandwidthPeriod; 3 s before any decrease,
+    /// within [2 s, 50 s]).
+    TimeDelta expected_bandwidth_period() const;
 
 private:
     void change_state(BandwidthUsage usage, Timestamp at);

@@ -55,6 +55,8 @@ public:
     void set_start_bitrate(DataRate rate) { rate_control_.set_start_bitrate(rate); }
     void set_min_bitrate(DataRate rate) { rate_control_.set_min_bitrate(rate); }
     void set_max_bitrate(DataRate rate) { rate_control_.set_max_bitrate(rate); }
+    /// Overrides the estimate (the controller undoing an overshooting probe).
+    void set_estimate(DataRate rate, Timestamp at) { rate_control_.set_estimate(rate, at); }
 
     DataRate last_estimate() const { return rate_control_.latest_estimate(); }
     bool valid_estimate() const { return rate_control_.valid_estimate(); }

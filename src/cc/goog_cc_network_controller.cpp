@@ -132,20 +132,46 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
                             : acked_.recent_sample(sorted.back().receive_time, TimeDelta::millis(300));
     const bool rate_just_raised = elapsed_since(at, probe_raised_at_) < kProbeRaiseMemory;
     const DataRate estimate_before = delay_based_.last_estimate();
-    const auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(),
-                                                              recent, rate_just_raised);
-    if (result.probe && result.target_bitrate > estimate_before) probe_raised_at_ = at;
+    auto result = delay_based_.incoming_packet_feedback(feedback, acked, probe_rate, alr_start.has_value(), recent,
+                                                        rate_just_raised);
+    if (result.probe && result.target_bitrate > estimate_before) {
+        // Keep the rate from before the first of a run of raises (further probes raise it again).
+        if (!rate_just_raised) rate_before_probe_raise_ = estimate_before;
+        probe_raised_at_ = at;
+    } else if (config_.undo_overshooting_probe && rate_just_raised && !result.probe && result.updated &&
+               delay_based_.state() == BandwidthUsage::Overusing && result.target_bitrate > rate_before_probe_raise_) {
+        // The probe overshot: the path could not carry what it reported (a short cluster into an empty queue
+        // passes at up to the link rate however much of the link another flow uses). Give its gain back
+        // instead of keeping 0.85 x the share it grabbed: on a shared link a probe at 2 x the flow's own rate
+        // is a multiplicative increase, and keeping it handed the link to whichever flow probed first (RFC
+        // 8867 5.2: 2.6 vs 0.5 Mbps for a whole phase). A probe that did find new capacity causes no overuse
+        // and keeps its gain.
+        delay_based_.set_estimate(rate_before_probe_raise_, at);
+        probe_raised_at_ = Timestamp::minus_infinity();
+    }
     if (delay_based_.state() == BandwidthUsage::Overusing && state_before != BandwidthUsage::Overusing) {
         // The delivered rate is about to drop (the queue overflowed or will): let the throughput estimate follow
         // quickly, so the decreases that follow while still overusing are based on what the path carries now.
         acked_.expect_fast_rate_change();
     }
     if (result.updated) {
+        result.target_bitrate = delay_based_.last_estimate();
         if (result.probe) loss_based_.set_send_bitrate(result.target_bitrate, at);
         loss_based_.update_delay_based_estimate(at, result.target_bitrate);
     }
     probe_controller_.set_capacity_known(delay_based_.rate_control().link_capacity().has_estimate());
+    {
+        const auto& lc = delay_based_.rate_control().link_capacity();
+        probe_controller_.set_link_capacity(lc.has_estimate() && !delay_based_.competing_queue(at)
+                                                ? std::optional<DataRate>(lc.estimate())
+                                                : std::nullopt);
+    }
     probe_controller_.set_last_decrease_time(delay_based_.rate_control().last_decrease_time());
+    // Against a loss-based competitor's standing queue the AIMD sawtooth is not what limits this flow (the
+    // standing-queue rule and TCP's own cycle are): keep probing at the plain stable_time there.
+    probe_controller_.set_expected_bandwidth_period(delay_based_.competing_queue(at)
+                                                        ? TimeDelta::zero()
+                                                        : delay_based_.rate_control().expected_bandwidth_period());
     // A competitor's standing queue will not drain whatever we do: waiting for it would only cede the link.
     probe_controller_.set_queue_delay(delay_based_.competing_queue(at) ? std::nullopt : delay_based_.queue_delay());
     if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));

@@ -68,7 +68,7 @@ std::vector<ProbeClusterConfig> ProbeController::set_estimated_bitrate(DataRate 
     std::vector<ProbeClusterConfig> out;
     if (state_ == State::WaitingForProbingResult && rate > min_bitrate_to_probe_further_) {
         // The path delivered most of what we probed: keep doubling.
-        out = initiate_probing(at, {rate * config_.further_exponential_probe_scale}, true);
+        out = initiate_probing(at, {rate * config_.further_exponential_probe_scale}, true, further_probe_duration_);
     }
     if (rate < estimated_bitrate_ * kBitrateDropThreshold) {
         time_of_last_large_drop_ = at;
@@ -118,16 +118,26 @@ std::vector<ProbeClusterConfig> ProbeController::process(Timestamp at) {
         elapsed_since(at, time_last_probing_initiated_) >= config_.capacity_probe_interval) {
         return initiate_probing(at, {estimated_bitrate_ * config_.capacity_probe_scale}, true);
     }
-    if (config_.probe_when_stable && !alr_start_ && estimated_bitrate_ < max_bitrate_ &&
-        elapsed_since(at, last_decrease_) >= config_.stable_time &&
+    const TimeDelta stable_time = config_.stable_after_expected_period
+                                      ? std::clamp(expected_bandwidth_period_, config_.stable_time,
+                                                   std::max(config_.stable_time, config_.max_stable_time))
+                                      : config_.stable_time;
+    const bool at_capacity = !config_.stable_probe_at_capacity || !link_capacity_ ||
+                             estimated_bitrate_ >= *link_capacity_ ||
+                             elapsed_since(at, last_decrease_) >= config_.max_stable_time;
+    if (config_.probe_when_stable && !alr_start_ && estimated_bitrate_ < max_bitrate_ && at_capacity &&
+        elapsed_since(at, last_decrease_) >= stable_time &&
         elapsed_since(at, time_last_probing_initiated_) >= config_.stable_time) {
-        return initiate_probing(at, {estimated_bitrate_ * config_.stable_probe_scale}, true);
+        return initiate_probing(at, {estimated_bitrate_ * config_.stable_probe_scale}, true,
+                                config_.stable_probe_duration);
     }
     return {};
 }
 
 std::vector<ProbeClusterConfig> ProbeController::initiate_probing(Timestamp at, std::vector<DataRate> rates,
-                                                                  bool probe_further) {
+                                                                  bool probe_further,
+                                                                  std::optional<TimeDelta> duration) {
+    further_probe_duration_ = duration.value_or(config_.probe_duration);
     std::vector<ProbeClusterConfig> out;
     DataRate max_probe = max_bitrate_;
     // Probing far beyond what the application would ever send wastes capacity.
@@ -141,7 +151,7 @@ std::vector<ProbeClusterConfig> ProbeController::initiate_probing(Timestamp at, 
         ProbeClusterConfig c;
         c.at_time = at;
         c.target_data_rate = rate;
-        c.target_duration = config_.probe_duration;
+        c.target_duration = further_probe_duration_;
         c.target_probe_count = config_.probe_count;
         c.id = next_cluster_id_++;
         out.push_back(c);

@@ -41,6 +41,18 @@ public:
         bool probe_when_stable = true;
         double stable_probe_scale = 2.0;
         TimeDelta stable_time = TimeDelta::seconds(3);
+        /// Fairness experiments, off: each made two-flow sharing fairer and broke another target (docs/cc.md,
+        /// "Two-flow fairness"). On a shared link a probe at 2 x the flow's own rate is a multiplicative increase
+        /// that the flow keeps, so it holds the gap between two flows open where AIMD's equal additive steps
+        /// would close it (Chiu-Jain).
+        /// Wait for the AIMD's expected sawtooth period (set_expected_bandwidth_period, at most max_stable_time)
+        /// rather than stable_time alone: a flow above its fair share decreased more, so it probes later.
+        bool stable_after_expected_period = false;
+        TimeDelta max_stable_time = TimeDelta::millis(3500);
+        /// Probe only once the estimate is back at the AIMD's link capacity estimate (set_link_capacity: the
+        /// rate of its last overuses), or max_stable_time after the last decrease: a flow above its fair share
+        /// meets the next overuse before it gets there, a flow below it gets there first.
+        bool stable_probe_at_capacity = false;
         /// The two rules above wait while the feedback shows more queuing delay than this (plus_infinity: never
         /// wait). A probe into a standing queue measures the bottleneck's rate (everyone's share), not spare
         /// capacity: the flow with the larger rate (hence the larger probe) takes most of it and the queue grows.
@@ -48,6 +60,15 @@ public:
         TimeDelta max_queue_delay_for_probing = TimeDelta::millis(30);
         TimeDelta min_time_between_probes = TimeDelta::seconds(1);
         TimeDelta probe_duration = TimeDelta::millis(15);
+        /// Duration of the stable probes (and of the further probes that continue them). A short cluster sent
+        /// into an empty queue passes at nearly the link rate however much of the link another flow uses, so
+        /// the flow that probes first takes a capacity increase (two-flow Jain 0.83). A cluster long enough to
+        /// build a queue is served in proportion to what each flow sends, so it reports the prober's share, and
+        /// a flow below its fair share gains more from it than one above: 40 ms gives Jain 0.98/0.97 (RFC 8867
+        /// 5.2, 20 seeds) and more media share against TCP, but the probe's own queue then triggers an overuse
+        /// on a single flow every few seconds (5.1 utilisation -1 to -3 points, 5.2 p95 +14/+29 ms): see
+        /// docs/cc.md before raising it.
+        TimeDelta stable_probe_duration = TimeDelta::millis(15);
         int probe_count = 5;
     };
     enum class State : uint8_t { Init, WaitingForProbingResult, ProbingComplete };
@@ -77,6 +98,10 @@ public:
     void set_queue_delay(std::optional<TimeDelta> delay) { queue_delay_ = delay; }
     /// When the delay-based estimate was last decreased.
     void set_last_decrease_time(Timestamp at) { last_decrease_ = at; }
+    /// How long the delay-based AIMD needs to climb back to where it last decreased (its sawtooth period).
+    void set_expected_bandwidth_period(TimeDelta period) { expected_bandwidth_period_ = period; }
+    /// The delay-based AIMD's link capacity estimate (the rate at its recent overuses), if it has one.
+    void set_link_capacity(std::optional<DataRate> rate) { link_capacity_ = rate; }
     /// After recovering from a large drop: probe back towards the rate before the drop.
     std::vector<ProbeClusterConfig> request_probe(Timestamp at);
     std::vector<ProbeClusterConfig> process(Timestamp at);
@@ -85,7 +110,8 @@ public:
 
 private:
     std::vector<ProbeClusterConfig> initiate_exponential_probing(Timestamp at);
-    std::vector<ProbeClusterConfig> initiate_probing(Timestamp at, std::vector<DataRate> rates, bool probe_further);
+    std::vector<ProbeClusterConfig> initiate_probing(Timestamp at, std::vector<DataRate> rates, bool probe_further,
+                                                     std::optional<TimeDelta> duration = std::nullopt);
 
     Config config_;
     State state_ = State::Init;
@@ -96,6 +122,7 @@ private:
     DataRate estimated_bitrate_ = DataRate::zero();
     DataRate max_total_allocated_ = DataRate::zero();
     DataRate min_bitrate_to_probe_further_ = DataRate::infinity();
+    TimeDelta further_probe_duration_ = TimeDelta::zero();  ///< of the probes continuing the last ones
     Timestamp time_last_probing_initiated_ = Timestamp::minus_infinity();
     std::optional<Timestamp> alr_start_;
     std::optional<Timestamp> alr_end_;
@@ -105,6 +132,8 @@ private:
     bool capacity_known_ = false;
     std::optional<TimeDelta> queue_delay_;
     Timestamp last_decrease_ = Timestamp::minus_infinity();
+    TimeDelta expected_bandwidth_period_ = TimeDelta::zero();
+    std::optional<DataRate> link_capacity_;
     int next_cluster_id_ = 1;
 };
 

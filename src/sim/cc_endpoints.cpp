@@ -57,6 +57,7 @@ void MediaSender::apply(const cc::NetworkControlUpdate& update, Timestamp now) {
     if (update.pacer_config) pacer_.set_pacing_rates(update.pacer_config->pacing_rate, update.pacer_config->padding_rate);
     for (auto c : update.probe_cluster_configs) {
         c.at_time = now;
+        probe_log_.emplace_back(now, c.target_data_rate);
         pacer_.create_probe_cluster(c);
     }
 }
@@ -129,7 +130,9 @@ void MediaSender::run(Timestamp now) {
         rate_log_.push_back({now, target_, controller_.delay_based_estimate(),
                              controller_.acknowledged_bitrate().value_or(DataRate::zero()), dbwe.state(),
                              dbwe.detector().threshold(), controller_.loss_based().fraction_loss(),
-                             dbwe.rate_control().link_capacity().has_estimate()});
+                             dbwe.rate_control().link_capacity().has_estimate(),
+                             dbwe.rate_control().link_capacity().estimate(),
+                             dbwe.queue_delay().value_or(TimeDelta::zero()), dbwe.competing_queue(now)});
     }
     last_run_ = now;
     if (stalled(now)) return;

@@ -65,8 +65,13 @@ public:
         double threshold;     ///< the overuse detector's adaptive threshold
         double loss;          ///< last loss fraction
         bool capacity_known;  ///< AIMD has a link capacity estimate (additive increase)
+        DataRate link_capacity;  ///< AIMD's link capacity estimate (zero without one)
+        TimeDelta queue_delay;   ///< the delay-based estimator's view of the queue (last feedback)
+        bool competing_queue;    ///< it has attributed the standing queue to a loss-based competitor
     };
     const std::vector<RateSample>& rate_log() const { return rate_log_; }
+    /// Every probe cluster the controller asked for: when, and at what rate (for diagnosis).
+    const std::vector<std::pair<Timestamp, DataRate>>& probe_log() const { return probe_log_; }
     DataRate target_rate() const { return target_; }
     const cc::GoogCcNetworkController& controller() const { return controller_; }
     const cc::Pacer& pacer() const { return pacer_; }
@@ -100,6 +105,7 @@ private:
     std::map<uint64_t, size_t> queued_sizes_;  ///< pacer id -> datagram size
     std::deque<Datagram> out_;
     std::vector<RateSample> rate_log_;
+    std::vector<std::pair<Timestamp, DataRate>> probe_log_;
     uint64_t packets_sent_ = 0;
     uint64_t padding_sent_ = 0;
     uint64_t feedback_received_ = 0;

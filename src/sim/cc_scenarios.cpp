@@ -349,7 +349,10 @@ ScenarioResult run_cc_scenario(CcScenario scenario, TimeDelta rtt, uint64_t seed
         result.tcp_loss_events = tcp_sender->loss_events();
         result.tcp_timeouts = tcp_sender->timeouts();
     }
-    for (const auto& s : senders) result.rate_logs.push_back(s->rate_log());
+    for (const auto& s : senders) {
+        result.rate_logs.push_back(s->rate_log());
+        result.probe_logs.push_back(s->probe_log());
+    }
     if (result.flow_throughput_kbps.size() > 1) result.fairness = jain_fairness(result.flow_throughput_kbps);
     return result;
 }

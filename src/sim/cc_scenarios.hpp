@@ -67,6 +67,7 @@ struct ScenarioResult {
     std::vector<PlotSeries> delay_series;      ///< ms: queuing delay (max per 100 ms)
     /// Every media sender's controller log (forward flows first), for plots and diagnosis.
     std::vector<std::vector<MediaSender::RateSample>> rate_logs;
+    std::vector<std::vector<std::pair<Timestamp, DataRate>>> probe_logs;  ///< per media sender: probe clusters
     uint64_t tcp_loss_events = 0;
     uint64_t tcp_timeouts = 0;
     TimeDelta duration;

@@ -183,3 +183,70 @@ TEST_CASE("probe controller: probes when the estimate has not decreased for a wh
     pc2.process(t0 + TimeDelta::seconds(2));
     CHECK(pc2.process(t0 + TimeDelta::seconds(10)).empty());
 }
+
+TEST_CASE("probe controller: the fairness switches hold the stable probe back (off by default)") {
+    const Timestamp t0 = Timestamp::seconds(1);
+    auto make = [&](const ProbeController::Config& cfg) {
+        ProbeController pc(cfg);
+        pc.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
+        pc.set_estimated_bitrate(DataRate::kbps(1000), t0 + TimeDelta::millis(200));
+        pc.set_last_decrease_time(t0 + TimeDelta::millis(1500));
+        pc.process(t0 + TimeDelta::seconds(2));  // initial probing times out
+        return pc;
+    };
+    ProbeController::Config cfg;
+    cfg.probe_on_capacity_unknown = false;
+    {
+        // Defaults: the sawtooth period and the capacity estimate are ignored.
+        auto pc = make(cfg);
+        pc.set_expected_bandwidth_period(TimeDelta::seconds(10));
+        pc.set_link_capacity(DataRate::kbps(2000));
+        CHECK(pc.process(t0 + TimeDelta::millis(4600)).size() == 1);
+    }
+    {
+        ProbeController::Config c = cfg;
+        c.stable_after_expected_period = true;
+        c.max_stable_time = TimeDelta::seconds(6);
+        auto pc = make(c);
+        pc.set_expected_bandwidth_period(TimeDelta::seconds(5));
+        CHECK(pc.process(t0 + TimeDelta::millis(4600)).empty());  // 3.1 s since the decrease, period 5 s
+        CHECK(pc.process(t0 + TimeDelta::millis(6600)).size() == 1);
+    }
+    {
+        ProbeController::Config c = cfg;
+        c.stable_probe_at_capacity = true;
+        c.max_stable_time = TimeDelta::seconds(8);
+        auto pc = make(c);
+        pc.set_link_capacity(DataRate::kbps(1200));
+        CHECK(pc.process(t0 + TimeDelta::millis(4600)).empty());  // 1000 kbps, last overuse at 1200
+        pc.set_estimated_bitrate(DataRate::kbps(1250), t0 + TimeDelta::millis(4700));
+        CHECK(pc.process(t0 + TimeDelta::millis(4800)).size() == 1);
+        // Without ever getting there: probes max_stable_time after the decrease all the same.
+        auto pc2 = make(c);
+        pc2.set_link_capacity(DataRate::kbps(1200));
+        CHECK(pc2.process(t0 + TimeDelta::millis(9000)).empty());
+        CHECK(pc2.process(t0 + TimeDelta::millis(9600)).size() == 1);
+    }
+}
+
+TEST_CASE("probe controller: stable probes, and the probes continuing them, last stable_probe_duration") {
+    ProbeController::Config cfg;
+    cfg.probe_on_capacity_unknown = false;
+    cfg.stable_probe_duration = TimeDelta::millis(40);
+    ProbeController pc(cfg);
+    const Timestamp t0 = Timestamp::seconds(1);
+    auto initial = pc.set_bitrates(DataRate::kbps(50), DataRate::kbps(300), DataRate::mbps(5), t0);
+    REQUIRE_FALSE(initial.empty());
+    CHECK(initial[0].target_duration == cfg.probe_duration);  // start-up probes keep the short cluster
+    pc.set_estimated_bitrate(DataRate::kbps(1000), t0 + TimeDelta::millis(200));
+    pc.set_last_decrease_time(t0 + TimeDelta::millis(1500));
+    pc.process(t0 + TimeDelta::seconds(2));
+    auto p = pc.process(t0 + TimeDelta::millis(4600));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].target_duration == TimeDelta::millis(40));
+    // The result kept up with the probe: the next, doubled, probe is as long.
+    auto further = pc.set_estimated_bitrate(DataRate::kbps(1900), t0 + TimeDelta::millis(4800));
+    REQUIRE(further.size() == 1);
+    CHECK(further[0].target_data_rate == DataRate::kbps(3800));
+    CHECK(further[0].target_duration == TimeDelta::millis(40));
+}

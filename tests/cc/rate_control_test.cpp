@@ -195,3 +195,24 @@ TEST_CASE("ALR detector: enters when sending well under the estimate, leaves whe
     }
     CHECK_FALSE(d.alr_start_time());
 }
+
+TEST_CASE("AIMD: expected bandwidth period is the time the additive increase needs to win back the last decrease") {
+    AimdRateControl a;
+    a.set_start_bitrate(DataRate::mbps(1));
+    a.set_rtt(TimeDelta::millis(50));
+    CHECK(a.expected_bandwidth_period() == TimeDelta::seconds(3));  // no decrease yet
+    Timestamp now = Timestamp::seconds(10);
+    a.update(BandwidthUsage::Normal, DataRate::kbps(1000), now);
+    now += TimeDelta::millis(100);
+    a.update(BandwidthUsage::Overusing, DataRate::kbps(1000), now);
+    const double expected_s = a.last_decrease().kbps_f() / a.near_max_increase_rate_per_second().kbps_f();
+    REQUIRE(expected_s > 2.0);  // 1000 -> 845 kbps at ~55 kbps/s: inside the [2 s, 50 s] clamp
+    CHECK(a.expected_bandwidth_period().seconds_f() == doctest::Approx(expected_s).epsilon(0.01));
+    // A bigger flow decreases more, so its sawtooth is longer.
+    AimdRateControl b;
+    b.set_start_bitrate(DataRate::mbps(3));
+    b.set_rtt(TimeDelta::millis(50));
+    b.update(BandwidthUsage::Normal, DataRate::kbps(3000), now);
+    b.update(BandwidthUsage::Overusing, DataRate::kbps(3000), now + TimeDelta::millis(100));
+    CHECK(b.expected_bandwidth_period() > a.expected_bandwidth_period() * 2);
+}
