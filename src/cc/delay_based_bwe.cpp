@@ -2,6 +2,8 @@
 
 #include "cc/time_util.hpp"
 
+#include <algorithm>
+
 namespace rtcpp::cc {
 
 DelayBasedBwe::DelayBasedBwe(const Config& config)
@@ -13,9 +15,36 @@ void DelayBasedBwe::reset_delay_estimation() {
     detector_ = OveruseDetector(config_.detector);
 }
 
+void DelayBasedBwe::exclude_probe_cluster(int id) {
+    if (std::find(excluded_clusters_.begin(), excluded_clusters_.end(), id) != excluded_clusters_.end()) return;
+    excluded_clusters_[next_excluded_] = id;
+    next_excluded_ = (next_excluded_ + 1) % excluded_clusters_.size();
+}
+
+bool DelayBasedBwe::skip_own_probe_packet(const PacketResult& packet) {
+    const int id = packet.sent_packet.pacing_info.probe_cluster_id;
+    if (id != PacedPacketInfo::kNotAProbe &&
+        std::find(excluded_clusters_.begin(), excluded_clusters_.end(), id) != excluded_clusters_.end()) {
+        if (id != current_cluster_) {
+            current_cluster_ = id;
+            skipping_cluster_ = previous_queue_delay_.value_or(TimeDelta::zero()) < kOwnProbeQueueThreshold;
+        }
+        return skipping_cluster_;
+    }
+    current_cluster_ = id;
+    if (skipping_cluster_) {
+        // The first packet after the cluster starts a new delay reference: the step the cluster's queue put
+        // between the packets before and after it is not a trend.
+        skipping_cluster_ = false;
+        inter_arrival_ = InterArrival();
+    }
+    return false;
+}
+
 void DelayBasedBwe::incoming_packet(const PacketResult& packet, Timestamp at) {
     if (elapsed_since(at, last_seen_packet_) > kStreamTimeout) reset_delay_estimation();
     last_seen_packet_ = at;
+    if (skip_own_probe_packet(packet)) return;
     auto deltas = inter_arrival_.compute_deltas(packet.sent_packet.send_time, packet.receive_time, at,
                                                 packet.sent_packet.size.bytes());
     if (!deltas) return;
@@ -29,6 +58,7 @@ void DelayBasedBwe::update_queue_delay(const TransportPacketsFeedback& feedback)
     for (const auto& p : feedback.packet_feedbacks)
         if (p.is_received()) lowest = std::min(lowest, p.receive_time - p.sent_packet.send_time);
     if (!lowest.is_finite()) return;
+    previous_queue_delay_ = queue_delay_;
     const Timestamp bucket = Timestamp::seconds(feedback.feedback_time.us() / 1000000);
     if (owd_minima_.empty() || owd_minima_.back().first != bucket) owd_minima_.emplace_back(bucket, lowest);
     else owd_minima_.back().second = std::min(owd_minima_.back().second, lowest);

@@ -8,6 +8,7 @@
 #include "cc/overuse_detector.hpp"
 #include "cc/trendline_estimator.hpp"
 
+#include <array>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -37,6 +38,7 @@ public:
 
     /// No feedback for this long: the delay history is stale, start over.
     static constexpr TimeDelta kStreamTimeout = TimeDelta::seconds(2);
+    static constexpr TimeDelta kOwnProbeQueueThreshold = TimeDelta::millis(15);
 
     DelayBasedBwe() : DelayBasedBwe(Config{}) {}
     explicit DelayBasedBwe(const Config& config);
@@ -55,6 +57,11 @@ public:
     void set_start_bitrate(DataRate rate) { rate_control_.set_start_bitrate(rate); }
     void set_min_bitrate(DataRate rate) { rate_control_.set_min_bitrate(rate); }
     void set_max_bitrate(DataRate rate) { rate_control_.set_max_bitrate(rate); }
+    /// Packets of this probe cluster are kept out of the delay trend when it starts into an empty queue (below
+    /// kOwnProbeQueueThreshold): the queue a long cluster builds there is our own and drains once it ends, so
+    /// reading it as overuse would back a lone flow off after every such probe. The probe's result still
+    /// counts, and into a busy queue (another flow's) the cluster is measured as usual.
+    void exclude_probe_cluster(int id);
     /// Overrides the estimate (the controller undoing an overshooting probe).
     void set_estimate(DataRate rate, Timestamp at) { rate_control_.set_estimate(rate, at); }
 
@@ -71,6 +78,7 @@ public:
 
 private:
     void incoming_packet(const PacketResult& packet, Timestamp at);
+    bool skip_own_probe_packet(const PacketResult& packet);
     Result maybe_update_estimate(std::optional<DataRate> acked_bitrate, std::optional<DataRate> probe_bitrate,
                                  std::optional<DataRate> recent_throughput, bool rate_just_raised,
                                  bool recovered_from_overuse, Timestamp at);
@@ -84,6 +92,12 @@ private:
     Config config_;
     std::deque<std::pair<Timestamp, TimeDelta>> owd_minima_;  ///< per second: lowest one-way delay (+ offset)
     std::optional<TimeDelta> queue_delay_;
+    std::optional<TimeDelta> previous_queue_delay_;  ///< before the current feedback
+    std::array<int, 4> excluded_clusters_{PacedPacketInfo::kNotAProbe, PacedPacketInfo::kNotAProbe,
+                                          PacedPacketInfo::kNotAProbe, PacedPacketInfo::kNotAProbe};
+    size_t next_excluded_ = 0;
+    int current_cluster_ = PacedPacketInfo::kNotAProbe;  ///< the cluster whose packets are being seen
+    bool skipping_cluster_ = false;
     Timestamp last_standing_decrease_ = Timestamp::minus_infinity();
     TimeDelta queue_at_standing_decrease_ = TimeDelta::zero();
     Timestamp competing_until_ = Timestamp::minus_infinity();

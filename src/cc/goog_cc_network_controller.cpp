@@ -176,6 +176,7 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(const Transp
     probe_controller_.set_queue_delay(delay_based_.competing_queue(at) ? std::nullopt : delay_based_.queue_delay());
     if (result.recovered_from_overuse) append(update.probe_cluster_configs, probe_controller_.request_probe(at));
     maybe_trigger_network_changed(update, at);
+    note_probe_clusters(update);
     return update;
 }
 
@@ -186,6 +187,7 @@ NetworkControlUpdate GoogCcNetworkController::on_process_interval(Timestamp at) 
     probe_controller_.set_alr_start_time(alr_.alr_start_time());
     append(update.probe_cluster_configs, probe_controller_.process(at));
     maybe_trigger_network_changed(update, at);
+    note_probe_clusters(update);
     return update;
 }
 
@@ -230,6 +232,13 @@ PacerConfig GoogCcNetworkController::pacing_rates(Timestamp at) const {
     c.pacing_rate = std::max(min_total_allocated_, target) * config_.pacing_factor;
     c.padding_rate = std::min(max_padding_rate_, target);
     return c;
+}
+
+void GoogCcNetworkController::note_probe_clusters(const NetworkControlUpdate& update) {
+    // Clusters longer than the default are the stable probes (and their continuations), sent at 2 x a rate the
+    // path already carries: their own queue is expected and must not read as overuse.
+    for (const auto& c : update.probe_cluster_configs)
+        if (c.target_duration > config_.probing.probe_duration) delay_based_.exclude_probe_cluster(c.id);
 }
 
 void GoogCcNetworkController::maybe_trigger_network_changed(NetworkControlUpdate& update, Timestamp at) {

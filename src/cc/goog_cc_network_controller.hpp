@@ -65,6 +65,7 @@ public:
     const LossBasedBwe& loss_based() const { return loss_based_; }
 
 private:
+    void note_probe_clusters(const NetworkControlUpdate& update);
     /// No packet sent for this long: the sender paused (an encoder or a loaded machine), not the path.
     static constexpr TimeDelta kSenderStallGap = TimeDelta::millis(250);
     /// How long after such a pause the last window's delivery rate is not taken as the path's.

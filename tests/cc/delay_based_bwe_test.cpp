@@ -181,3 +181,56 @@ TEST_CASE("delay-based estimate: a standing queue the trend cannot see is draine
         CHECK(on.last_estimate() >= settled);
     }
 }
+
+namespace {
+
+/// A lone flow at 900 kbps on a 1 Mbps path sends one probe cluster (id 7) at 2 x for `cluster` after 3 s, then
+/// its media again (the backlog the pacer sends after a cluster is not modelled: the check is about the
+/// cluster's own queue). `exclude`: the cluster is announced as one of our own long probes. Returns whether the
+/// detector flagged overuse after the cluster started.
+bool overuse_after_own_probe(bool exclude, TimeDelta cluster) {
+    DelayBasedBwe bwe;
+    bwe.set_start_bitrate(DataRate::kbps(900));
+    if (exclude) bwe.exclude_probe_cluster(7);
+    PathModel path{DataRate::kbps(1000)};
+    TransportFeedbackAdapter adapter;
+    const DataSize size = DataSize::bytes(1200);
+    const DataRate media = DataRate::kbps(900);
+    Timestamp now = Timestamp::seconds(1);
+    const Timestamp probe_at = now + TimeDelta::seconds(3);
+    uint16_t seq = 0;
+    TransportFeedback fb;
+    Timestamp next_feedback = now + TimeDelta::millis(50);
+    bool overused = false;
+    while (now < probe_at + TimeDelta::seconds(3)) {
+        PacedPacketInfo info;
+        TimeDelta spacing = size / media;
+        if (now >= probe_at && now < probe_at + cluster) {
+            info.probe_cluster_id = 7;
+            spacing = size / (media * 2);
+        }
+        adapter.add_packet(SentPacket{seq, now, size, info, PacketKind::Video});
+        fb.packets.push_back({seq, path.arrival(now, size)});
+        ++seq;
+        now += spacing;
+        if (now >= next_feedback) {
+            fb.receive_time = now + TimeDelta::millis(20);
+            auto r = adapter.process_feedback(fb);
+            REQUIRE(r);
+            bwe.incoming_packet_feedback(*r, media, std::nullopt, false);
+            if (now < probe_at) REQUIRE(bwe.state() != BandwidthUsage::Overusing);
+            else if (bwe.state() == BandwidthUsage::Overusing) overused = true;
+            fb.packets.clear();
+            next_feedback += TimeDelta::millis(50);
+        }
+    }
+    return overused;
+}
+
+} // namespace
+
+TEST_CASE("delay-based estimate: our own long probe cluster into an empty queue does not read as overuse") {
+    // The premise: measured as usual, the queue a 40 ms cluster at 2 x builds reads as overuse.
+    CHECK(overuse_after_own_probe(false, TimeDelta::millis(40)));
+    CHECK_FALSE(overuse_after_own_probe(true, TimeDelta::millis(40)));
+}
